@@ -1,0 +1,130 @@
+# Ward — build, test, demo. See README.md and docs/.
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all bpf agent deps test test-unit test-bpf test-model test-netns demo bench install clean help check
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+BUILD    := build
+ARCH     := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= gcc
+PREFIX   ?= /usr/local
+
+PKGS     := libbpf libelf zlib libnl-3.0 libnl-route-3.0 jansson
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE -fstack-clash-protection -fcf-protection
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+	    -Iinclude -I$(BUILD) -Iagent $(HARDEN) $(PKG_CFLAGS)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now,-z,noexecstack
+LDLIBS   += $(PKG_LIBS)
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+	      -Wno-unused-parameter -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
+BPF_SRC  := bpf/ward.bpf.c
+BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard include/ward/*.h)
+
+AGENT_SRC := $(wildcard agent/*.c)
+AGENT_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_SRC))
+LIB_OBJ   := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+
+all: $(BUILD)/ward
+
+bpf: $(BUILD)/ward.bpf.o
+agent: $(BUILD)/ward
+
+# ---- dependencies (fresh Debian 12, as root) ----------------------------
+DEB_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
+	    libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev iproute2 \
+	    iputils-ping socat nftables python3 python3-scapy gcc-multilib \
+	    xdp-tools procps kmod util-linux
+deps:
+	$(Q)./tests/lib/deps.sh $(DEB_PKGS)
+
+# ---- BPF ------------------------------------------------------------------
+$(BUILD)/ward.bpf.o: $(BPF_SRC) $(BPF_HDRS) | $(BUILD)
+	$(Q)echo "  BPF      $@"
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $(BUILD)/ward.tmp.bpf.o
+	$(Q)$(BPFTOOL) gen object $@ $(BUILD)/ward.tmp.bpf.o
+
+$(BUILD)/ward.skel.h: $(BUILD)/ward.bpf.o
+	$(Q)echo "  SKEL     $@"
+	$(Q)$(BPFTOOL) gen skeleton $< name ward_bpf > $@
+
+# ---- agent ------------------------------------------------------------------
+$(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/ward/*.h) $(BUILD)/ward.skel.h | $(BUILD)/agent
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/ward: $(AGENT_OBJ)
+	$(Q)echo "  LD       $@"
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD) $(BUILD)/agent $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+# ---- tests ----------------------------------------------------------------
+TEST_BINS := $(BUILD)/tests/test_policy $(BUILD)/tests/test_bpf $(BUILD)/tests/test_model
+
+$(BUILD)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/test_bpf: tests/bpf/test_bpf.c tests/bpf/pktgen.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_model: tests/model/test_diff.c tests/model/policy_ref.c tests/bpf/pktgen.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -Itests/model $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+test: deps all $(TEST_BINS)
+	$(Q)./tests/run.sh all
+
+test-unit: all $(BUILD)/tests/test_policy
+	$(Q)./tests/run.sh unit
+test-bpf: all $(BUILD)/tests/test_bpf
+	$(Q)./tests/run.sh bpf
+test-model: all $(BUILD)/tests/test_model
+	$(Q)./tests/run.sh model
+test-netns: all
+	$(Q)./tests/run.sh netns
+
+demo: deps all
+	$(Q)./tests/netns/demo.sh
+
+bench: deps all
+	$(Q)./tests/bench/run.sh
+
+install: all
+	install -D -m 0755 $(BUILD)/ward $(DESTDIR)$(PREFIX)/sbin/ward
+	install -D -m 0644 deploy/ward.service $(DESTDIR)/etc/systemd/system/ward.service
+	install -D -m 0600 policies/demo.json $(DESTDIR)/etc/ward/policy.example.json
+
+check:
+	clang-format --dry-run --Werror agent/*.c agent/*.h bpf/*.c bpf/lib/*.h include/ward/*.h
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make [all|bpf|agent]   build build/ward (BPF object embedded via skeleton)"
+	@echo "make deps              apt-get the Debian packages Ward needs (root)"
+	@echo "make demo              lab of network namespaces, policies/demo.json, real traffic"
+	@echo "make test              every suite: unit, bpf, model, netns (root)"
+	@echo "make test-unit|test-bpf|test-model|test-netns   one suite"
+	@echo "make bench             benchmarks (not part of test)"
+	@echo "make install           /usr/local/sbin/ward, systemd unit, example policy"

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* BPF object lifecycle: load or adopt pinned state, publish policies, attach. */
+#ifndef WARD_LOADER_H
+#define WARD_LOADER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <limits.h>
+#include "ward/abi.h"
+#include "policy.h"
+
+#define WARD_DEFAULT_PIN_PATH "/sys/fs/bpf/ward"
+
+enum xdp_mode { XDP_MODE_AUTO = 0, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
+
+struct ward_bpf;
+
+struct ward {
+	struct ward_bpf *skel;
+	char pin_path[PATH_MAX]; /* empty: nothing pinned (tests, explain) */
+	bool adopted;            /* maps were reused from pins            */
+};
+
+/*
+ * Open and load the programs. With a pin path, maps are pinned there and
+ * maps already pinned are reused (adoption: counters, live policy and
+ * conntrack survive a restart). trace: record each decision in ward_trace.
+ */
+int ward__load(struct ward *w, const char *pin_path, bool trace);
+void ward__close(struct ward *w);
+
+/* Write a compiled policy into the idle slot, then make it live at once. */
+int ward__publish(struct ward *w, const struct compiled *c, const struct policy *p);
+
+/* Attach XDP (ingress) and TC egress to ifname; pin the XDP link. */
+int ward__attach(struct ward *w, const char *ifname, enum xdp_mode mode);
+
+/* Remove programs, links and pins found under pin_path. */
+int ward__detach_pinned(const char *pin_path);
+
+/*
+ * Run one frame through the real program of direction dir with
+ * BPF_PROG_TEST_RUN. ret_pass: 1 pass, 0 drop. ret_trace: the decision
+ * (needs a trace-enabled load), may be NULL.
+ */
+int ward__test_run(struct ward *w, int dir, const void *frame, size_t len, int *ret_pass,
+		   struct ward_trace *ret_trace);
+
+/* Map file descriptors by name, for readers (status, stats). */
+int ward__map_fd(struct ward *w, const char *name);
+
+#endif

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Map definitions: the BPF side only. Layouts live in ward/abi.h. */
+#ifndef WARD_BPF_MAPS_H
+#define WARD_BPF_MAPS_H
+
+#include <bpf/bpf_helpers.h>
+#include "ward/abi.h"
+
+/* Per-slot policy tries; ward_addr_slots/ward_rule_slots index them by the
+ * live slot (ward_active), so one 4-byte write publishes a whole policy. */
+struct addr_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WARD_MAX_PREFIXES);
+	__type(key, struct ward_addr_key);
+	__type(value, struct ward_addr_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+};
+
+struct rule_trie {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WARD_MAX_POLICY_ENT);
+	__type(key, struct ward_rule_key);
+	__type(value, struct ward_rule_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+};
+
+struct addr_trie ward_addrs_0 SEC(".maps");
+struct addr_trie ward_addrs_1 SEC(".maps");
+struct rule_trie ward_rules_0 SEC(".maps");
+struct rule_trie ward_rules_1 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, WARD_SLOTS);
+	__type(key, __u32);
+	__array(values, struct addr_trie);
+} ward_addr_slots SEC(".maps") = {
+	.values = { &ward_addrs_0, &ward_addrs_1 },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, WARD_SLOTS);
+	__type(key, __u32);
+	__array(values, struct rule_trie);
+} ward_rule_slots SEC(".maps") = {
+	.values = { &ward_rules_0, &ward_rules_1 },
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ward_active SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WARD_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ward_cfg);
+} ward_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WARD_STAT_SLOTS * WARD_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ward_counter);
+} ward_rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WARD_V_MAX * WARD_DIR_MAX);
+	__type(key, __u32);
+	__type(value, struct ward_counter);
+} ward_verdicts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ward_trace);
+} ward_trace SEC(".maps");
+
+/* Userspace-only state, declared here so it is created and pinned with
+ * the rest: which interfaces are attached, which policy is loaded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WARD_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct ward_iface);
+} ward_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ward_meta);
+} ward_meta SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WARD_MAX_RULES * WARD_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ward_rule_info);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} ward_rule_ids SEC(".maps");
+
+#endif

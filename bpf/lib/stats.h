@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The one place where verdicts are counted. */
+#ifndef WARD_BPF_STATS_H
+#define WARD_BPF_STATS_H
+
+#include "maps.h"
+
+static __always_inline void __counter_add(void *map, __u32 idx, __u64 bytes)
+{
+	struct ward_counter *c = bpf_map_lookup_elem(map, &idx);
+
+	if (c) {
+		c->packets++;
+		c->bytes += bytes;
+	}
+}
+
+/* Count a verdict; rule_slot is a ward_rule_stats index or WARD_RULE_NONE. */
+static __always_inline void stats_count(__u8 dir, __u8 verdict, __u32 slot, __u32 rule_slot,
+					__u64 bytes)
+{
+	__counter_add(&ward_verdicts, WARD_VERDICT_IDX(dir, verdict), bytes);
+	if (rule_slot != WARD_RULE_NONE)
+		__counter_add(&ward_rule_stats, slot * WARD_STAT_SLOTS + rule_slot, bytes);
+}
+
+#endif

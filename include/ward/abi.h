@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Ward ABI: the one definition of every struct, code and flag that both the
+ * BPF programs (bpf/) and the agent (agent/) see. Only fixed-width types,
+ * padding written out, byte order stated per field. A layout change bumps
+ * WARD_ABI_VERSION and the suffix of the affected map name.
+ */
+#ifndef WARD_ABI_H
+#define WARD_ABI_H
+
+#include <linux/types.h>
+
+#define WARD_ABI_VERSION 1
+
+/* ---- sizes (entries) ---------------------------------------------------- */
+#define WARD_MAX_RULES      65536   /* rule slots, ids are dense indexes      */
+#define WARD_MAX_PREFIXES   262144  /* address-trie entries                    */
+#define WARD_MAX_POLICY_ENT 1048576 /* rule-trie entries                       */
+#define WARD_MAX_IFACES     64      /* interfaces one agent attaches to        */
+#define WARD_MAX_RATE_LIMITS 1024   /* rate-limit slots (0 = none)             */
+#define WARD_NAME_LEN       64      /* policy name, bytes incl. NUL            */
+#define WARD_IFNAME_LEN     16      /* IFNAMSIZ                                */
+
+/* ---- directions, actions, flags ----------------------------------------- */
+enum ward_dir {
+	WARD_DIR_INGRESS = 0,
+	WARD_DIR_EGRESS = 1,
+	WARD_DIR_MAX = 2,
+};
+
+enum ward_action {
+	WARD_ACT_DENY = 0,
+	WARD_ACT_ALLOW = 1,
+};
+
+/* rule flags (struct ward_rule_val.flags) */
+#define WARD_RF_AUDIT 0x01 /* a deny of this rule is only observed          */
+#define WARD_RF_LOG   0x02 /* record flows decided by this rule              */
+
+/* policy modes (struct ward_cfg.mode) */
+enum ward_mode {
+	WARD_MODE_ENFORCE = 0,
+	WARD_MODE_AUDIT = 1, /* would-be denies pass, counted as audit */
+};
+
+/*
+ * Address families in the address trie key. IPv4 and IPv6 share one trie
+ * and one code path; the family byte keeps "::/0" from matching IPv4.
+ */
+#define WARD_FAM_ANY 0 /* only used with prefixlen 0 */
+#define WARD_FAM_V4  4
+#define WARD_FAM_V6  6
+
+/* ---- map: ward_addrs (LPM trie) remote address -> address class --------- */
+struct ward_addr_key {
+	__u32 prefixlen; /* host order: 8 (family) + address bits          */
+	__u8 family;     /* WARD_FAM_V4 | WARD_FAM_V6                      */
+	__u8 addr[16];   /* network order; IPv4 in addr[0..3], rest zero   */
+	__u8 pad[3];     /* never in the prefix; zero                      */
+};
+#define WARD_ADDR_KEY_BITS(v6) (8 + ((v6) ? 128 : 32))
+
+struct ward_addr_val {
+	__u32 class_id; /* host order; class 0 = "no prefix matched"      */
+};
+
+/* ---- map: ward_rules (LPM trie) (class, dir, proto, port) -> decision --- */
+/*
+ * Matched as a bit string in memory order: class (big endian), dir, proto,
+ * port (big endian). A prefix of 40 bits means "any protocol", 48 "any port
+ * of this protocol", 48+k a port range aligned on 16-k bits. For ICMP and
+ * ICMPv6 the port slot holds the message type.
+ */
+struct ward_rule_key {
+	__u32 prefixlen; /* host order, 0..64                              */
+	__be32 class_id; /* network order                                  */
+	__u8 dir;        /* enum ward_dir                                   */
+	__u8 proto;      /* IPPROTO_*                                       */
+	__be16 port;     /* network order; dport or ICMP type              */
+};
+#define WARD_RULE_KEY_BITS_CLASS 32
+#define WARD_RULE_KEY_BITS_DIR   40 /* class + dir: any protocol          */
+#define WARD_RULE_KEY_BITS_PROTO 48 /* + proto: any port                  */
+#define WARD_RULE_KEY_BITS_FULL  64 /* + port                             */
+
+struct ward_rule_val {
+	__u32 rule_idx;  /* host order; index into ward_rule_stats          */
+	__u8 action;     /* enum ward_action                                */
+	__u8 flags;      /* WARD_RF_*                                       */
+	__u16 rl_slot;   /* host order; rate-limit slot, 0 = none          */
+};
+
+/* ---- policy slots: two copies, one live -------------------------------- */
+/*
+ * A policy is written into the slot that is not live (its own ward_addrs_N,
+ * ward_rules_N, ward_cfg[N], stats range), then published by one 4-byte
+ * write of ward_active: a packet sees the old policy or the new one, never
+ * a mix and never the union.
+ */
+#define WARD_SLOTS 2
+
+/* ---- map: ward_active (array[1]) __u32 live slot (0 or 1) -------------- */
+
+/* ---- map: ward_cfg (array[WARD_SLOTS]) ---------------------------------- */
+struct ward_cfg {
+	__u8 default_action[WARD_DIR_MAX]; /* enum ward_action per direction */
+	__u8 mode;                         /* enum ward_mode                  */
+	__u8 loaded;                       /* 1 once a policy is compiled in  */
+	__u32 generation;                  /* host order; bumped per load     */
+};
+
+/* ---- map: ward_rule_stats (per-CPU array) ------------------------------- */
+/*
+ * Per slot: WARD_STAT_SLOTS counters, indexed by rule_idx; the last
+ * WARD_DIR_MAX * 2 count the defaults: WARD_STAT_DEFAULT(dir, action).
+ * Map index = slot * WARD_STAT_SLOTS + that.
+ */
+struct ward_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+#define WARD_STAT_SLOTS (WARD_MAX_RULES + WARD_DIR_MAX * 2)
+#define WARD_STAT_DEFAULT(dir, act) (WARD_MAX_RULES + (dir) * 2 + (act))
+
+/* ---- map: ward_verdicts (per-CPU array) --------------------------------- */
+/*
+ * Why a packet left the way it did. Codes are never reused: retire one as
+ * WARD_V_UNUSED_n. Index = WARD_VERDICT_IDX(dir, code); value = struct
+ * ward_counter.
+ */
+enum ward_verdict {
+	WARD_V_PASS_RULE = 0,     /* allowed by a rule                        */
+	WARD_V_PASS_DEFAULT = 1,  /* allowed by the direction's default       */
+	WARD_V_PASS_ARP = 2,      /* ARP always passes                        */
+	WARD_V_PASS_ND = 3,       /* IPv6 neighbour discovery always passes   */
+	WARD_V_PASS_AUDIT = 4,    /* would-be deny let through by audit       */
+	WARD_V_DROP_RULE = 5,     /* denied by a deny rule                    */
+	WARD_V_DROP_DEFAULT = 6,  /* denied by the direction's default        */
+	WARD_V_DROP_MALFORMED = 7, /* truncated or inconsistent headers        */
+	WARD_V_DROP_NON_IP = 8,   /* ethertype other than IPv4/IPv6/ARP       */
+	WARD_V_DROP_FRAGMENT = 9, /* non-first fragment (ports unknown)       */
+	WARD_V_DROP_NOPOLICY = 10, /* attached, but no policy compiled in     */
+	WARD_V_MAX = 11,
+};
+
+/* Codes below WARD_V_DROP_RULE let the packet through. */
+#define WARD_V_IS_PASS(v) ((v) < WARD_V_DROP_RULE)
+#define WARD_VERDICT_IDX(dir, v) ((dir) * WARD_V_MAX + (v))
+
+/* ---- map: ward_trace (per-CPU array[1]) --------------------------------- */
+/* Written only by instances loaded with cfg_trace (ward explain, tests). */
+struct ward_trace {
+	__u32 rule_idx;   /* host order; WARD_RULE_NONE for a default       */
+	__u16 rl_slot;    /* host order                                      */
+	__u8 verdict;     /* enum ward_verdict                               */
+	__u8 action;      /* enum ward_action actually taken                 */
+	__u8 dir;         /* enum ward_dir                                   */
+	__u8 proto;       /* IPPROTO_*                                       */
+	__u8 family;      /* WARD_FAM_*                                      */
+	__u8 audit;       /* 1 when audit turned a deny into a pass          */
+	__u32 class_id;   /* host order                                      */
+	__u16 port;       /* host order; dport or ICMP type                 */
+	__u16 pad;
+	__u64 count;      /* host order; decisions traced                    */
+};
+#define WARD_RULE_NONE 0xffffffffu
+
+/* ---- map: ward_ifaces (array) interfaces this agent attached to --------- */
+struct ward_iface {
+	__u32 ifindex;               /* host order; 0 = free slot         */
+	__u32 flags;                 /* WARD_IF_*                          */
+	char name[WARD_IFNAME_LEN];  /* NUL-terminated                     */
+};
+#define WARD_IF_XDP_NATIVE  0x01
+#define WARD_IF_XDP_GENERIC 0x02
+#define WARD_IF_TC          0x04
+
+/* ---- map: ward_meta (array[1]) what is loaded, for ward status --------- */
+struct ward_meta {
+	char name[WARD_NAME_LEN];    /* policy name, NUL-terminated        */
+	__u8 sha256[32];             /* of the policy file bytes           */
+	__u64 revision;              /* host order                         */
+	__u64 loaded_ns;             /* CLOCK_REALTIME, host order         */
+	__u32 nrules;                /* host order                         */
+	__u32 abi_version;           /* WARD_ABI_VERSION                   */
+	__u32 generation;            /* host order; = ward_cfg.generation  */
+	__u32 pad;
+};
+
+/* ---- map: ward_rule_ids (hash) slot * WARD_MAX_RULES + idx -> rule info */
+/* Userspace-only: lets ward stats/status name rules without the policy file. */
+struct ward_rule_info {
+	char id[WARD_NAME_LEN]; /* rule id, NUL-terminated                  */
+	__u8 dir;               /* enum ward_dir                             */
+	__u8 action;            /* enum ward_action                          */
+	__u8 flags;             /* WARD_RF_*                                 */
+	__u8 pad[5];
+};
+
+/* ---- layout checks (the C counterpart of cilium's alignchecker) -------- */
+_Static_assert(sizeof(struct ward_addr_key) == 24, "abi: ward_addr_key");
+_Static_assert(sizeof(struct ward_addr_val) == 4, "abi: ward_addr_val");
+_Static_assert(sizeof(struct ward_rule_key) == 12, "abi: ward_rule_key");
+_Static_assert(sizeof(struct ward_rule_val) == 8, "abi: ward_rule_val");
+_Static_assert(sizeof(struct ward_cfg) == 8, "abi: ward_cfg");
+_Static_assert(sizeof(struct ward_counter) == 16, "abi: ward_counter");
+_Static_assert(sizeof(struct ward_trace) == 32, "abi: ward_trace");
+_Static_assert(sizeof(struct ward_iface) == 24, "abi: ward_iface");
+_Static_assert(sizeof(struct ward_meta) == 128, "abi: ward_meta");
+_Static_assert(sizeof(struct ward_rule_info) == 72, "abi: ward_rule_info");
+
+#endif /* WARD_ABI_H */
