@@ -17,13 +17,13 @@ BPFTOOL  ?= bpftool
 CC       ?= gcc
 PREFIX   ?= /usr/local
 
-PKGS     := libbpf libelf zlib libnl-3.0 libnl-route-3.0 jansson
+PKGS     := libbpf libelf zlib libnl-3.0 libnl-route-3.0 jansson libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 HARDEN   := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE -fstack-clash-protection -fcf-protection
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+CFLAGS   += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-truncation \
 	    -Iinclude -I$(BUILD) -Iagent $(HARDEN) $(PKG_CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now,-z,noexecstack
 LDLIBS   += $(PKG_LIBS)
@@ -38,7 +38,7 @@ BPF_SRC  := bpf/ward.bpf.c
 BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard include/ward/*.h)
 
 AGENT_SRC := $(wildcard agent/*.c)
-AGENT_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_SRC))
+AGENT_OBJ := $(patsubst agent/%.c,$(BUILD)/agent/%.o,$(AGENT_SRC)) $(BUILD)/agent/pktgen.o
 LIB_OBJ   := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
 
 all: $(BUILD)/ward
@@ -48,7 +48,7 @@ agent: $(BUILD)/ward
 
 # ---- dependencies (fresh Debian 12, as root) ----------------------------
 DEB_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
-	    libnl-3-dev libnl-route-3-dev libjansson-dev libcmocka-dev iproute2 \
+	    libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libcmocka-dev iproute2 \
 	    iputils-ping socat nftables python3 python3-scapy gcc-multilib \
 	    xdp-tools procps kmod util-linux
 deps:
@@ -67,7 +67,7 @@ $(BUILD)/ward.skel.h: $(BUILD)/ward.bpf.o
 # ---- agent ------------------------------------------------------------------
 $(BUILD)/agent/%.o: agent/%.c $(wildcard agent/*.h) $(wildcard include/ward/*.h) $(BUILD)/ward.skel.h | $(BUILD)/agent
 	$(Q)echo "  CC       $@"
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@
 
 $(BUILD)/ward: $(AGENT_OBJ)
 	$(Q)echo "  LD       $@"
@@ -83,11 +83,11 @@ $(BUILD)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/tests/test_bpf: tests/bpf/test_bpf.c tests/bpf/pktgen.c $(LIB_OBJ) | $(BUILD)/tests
+$(BUILD)/tests/test_bpf: tests/bpf/test_bpf.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/test_model: tests/model/test_diff.c tests/model/policy_ref.c tests/bpf/pktgen.c $(LIB_OBJ) | $(BUILD)/tests
+$(BUILD)/tests/test_model: tests/model/test_diff.c tests/model/policy_ref.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -Itests/model $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -128,3 +128,8 @@ help:
 	@echo "make test-unit|test-bpf|test-model|test-netns   one suite"
 	@echo "make bench             benchmarks (not part of test)"
 	@echo "make install           /usr/local/sbin/ward, systemd unit, example policy"
+
+# the frame builder serves ward explain and the BPF tests alike
+$(BUILD)/agent/pktgen.o: tests/bpf/pktgen.c tests/bpf/pktgen.h | $(BUILD)/agent
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@

@@ -54,6 +54,7 @@ struct rule {
 	size_t *terms;      /* indexes into policy.terms                     */
 	size_t nterms;
 	int rate_limit;     /* index into policy.rate_limits, -1 = none       */
+	size_t src_index;   /* position in its ingress/egress array           */
 };
 
 struct policy {
@@ -131,7 +132,8 @@ struct compiled {
 int policy__compile(const struct policy *p, struct compiled *ret, struct diags *diags);
 void compiled__free(struct compiled *c);
 
-/* Protocol and ICMP type names. -1 when unknown. */
+/* Protocol names: IPPROTO_*, POLICY_PROTO_ANY for "any", -2 unknown.
+ * ICMP type names: the type, -1 unknown. */
 int proto__from_name(const char *s);
 const char *proto__name(int proto); /* "tcp", ..., or NULL */
 int icmp_type__from_name(const char *s, bool v6);

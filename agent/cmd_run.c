@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* ward run: load the policy, attach, pin, keep running until told to stop. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cmd.h"
+#include "loader.h"
+#include "log.h"
+
+#define RUN_MAX_IFACES WARD_MAX_IFACES
+
+struct run_opts {
+	const char *policy;
+	const char *pin_path;
+	const char *ifaces[RUN_MAX_IFACES];
+	int nifaces;
+	enum xdp_mode mode;
+};
+
+static int parse_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option lo[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "interface", required_argument, NULL, 'i' },
+		{ "pin-path", required_argument, NULL, 'P' },
+		{ "xdp-mode", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{},
+	};
+	int c;
+
+	o->pin_path = WARD_DEFAULT_PIN_PATH;
+	while ((c = getopt_long(argc, argv, "p:i:P:m:v", lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->policy = optarg;
+			break;
+		case 'i':
+			if (o->nifaces == RUN_MAX_IFACES) {
+				fprintf(stderr, "ward run: at most %d interfaces\n", RUN_MAX_IFACES);
+				return -1;
+			}
+			o->ifaces[o->nifaces++] = optarg;
+			break;
+		case 'P':
+			o->pin_path = optarg;
+			break;
+		case 'm':
+			if (!strcmp(optarg, "native"))
+				o->mode = XDP_MODE_NATIVE;
+			else if (!strcmp(optarg, "generic"))
+				o->mode = XDP_MODE_GENERIC;
+			else if (!strcmp(optarg, "auto"))
+				o->mode = XDP_MODE_AUTO;
+			else {
+				fprintf(stderr, "ward run: --xdp-mode is native, generic or auto\n");
+				return -1;
+			}
+			break;
+		case 'v':
+			log_set_level(LOG_LVL_DEBUG);
+			break;
+		default:
+			return -1;
+		}
+	}
+	if (!o->policy || !o->nifaces || optind != argc) {
+		fprintf(stderr, "usage: ward run --policy FILE --interface NAME [--interface NAME]... "
+				"[--pin-path DIR] [--xdp-mode native|generic|auto]\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Parse, compile and publish; on any error the live policy stays. */
+static int load_policy(struct ward *w, const char *path)
+{
+	struct compiled c = {};
+	struct diags d = {};
+	struct policy p;
+	int err;
+
+	err = policy__parse_file(path, &p, &d);
+	if (!err) {
+		err = policy__compile(&p, &c, &d);
+		if (err)
+			policy__free(&p);
+	}
+	diags__print(&d, path, stderr);
+	diags__free(&d);
+	if (err) {
+		pr_warn("policy %s rejected, keeping the policy in force\n", path);
+		return -EINVAL;
+	}
+	err = ward__publish(w, &c, &p);
+	if (err)
+		pr_warn("policy %s: publish: %s, keeping the policy in force\n", path,
+			strerror(-err));
+	else
+		pr_info("policy \"%s\" revision %llu in force: %zu rules, %zu prefixes, %zu entries\n",
+			p.name, (unsigned long long)p.revision, p.nrules, c.naddrs, c.nrules);
+	compiled__free(&c);
+	policy__free(&p);
+	return err;
+}
+
+static int serve(struct ward *w, const struct run_opts *o)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	for (;;) {
+		sig = sigwaitinfo(&set, NULL);
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (sig == SIGHUP) {
+			pr_info("SIGHUP: reloading %s\n", o->policy);
+			(void)load_policy(w, o->policy);
+			continue;
+		}
+		pr_info("%s: exiting; enforcement stays pinned under %s (ward detach removes it)\n",
+			strsignal(sig), o->pin_path);
+		return 0;
+	}
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {};
+	struct ward w;
+	int err;
+
+	if (parse_opts(argc, argv, &o))
+		return EXIT_USAGE;
+	err = ward__load(&w, o.pin_path, false);
+	if (err) {
+		pr_warn("load BPF programs (pin path %s): %s\n", o.pin_path, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	pr_info("programs loaded, maps %s under %s\n", w.adopted ? "adopted" : "pinned",
+		o.pin_path);
+	err = load_policy(&w, o.policy);
+	if (err) {
+		ward__close(&w);
+		return err == -EINVAL ? EXIT_INVALID : EXIT_RUNTIME;
+	}
+	for (int i = 0; i < o.nifaces; i++) {
+		err = ward__attach(&w, o.ifaces[i], o.mode);
+		if (err) {
+			pr_warn("%s: cannot attach: %s\n", o.ifaces[i], strerror(-err));
+			ward__close(&w);
+			return EXIT_RUNTIME;
+		}
+		pr_info("%s: enforcing (XDP ingress, TC egress)\n", o.ifaces[i]);
+	}
+	err = serve(&w, &o);
+	ward__close(&w);
+	return err ? EXIT_RUNTIME : EXIT_OK;
+}

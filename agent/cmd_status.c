@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* ward status, ward stats, ward detach: readers of the pinned state. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cmd.h"
+#include "loader.h"
+#include "log.h"
+#include "pins.h"
+
+static const char *const verdict_names[WARD_V_MAX] = {
+	[WARD_V_PASS_RULE] = "pass_rule",	  [WARD_V_PASS_DEFAULT] = "pass_default",
+	[WARD_V_PASS_ARP] = "pass_arp",		  [WARD_V_PASS_ND] = "pass_nd",
+	[WARD_V_PASS_AUDIT] = "pass_audit",	  [WARD_V_DROP_RULE] = "drop_rule",
+	[WARD_V_DROP_DEFAULT] = "drop_default",	  [WARD_V_DROP_MALFORMED] = "drop_malformed",
+	[WARD_V_DROP_NON_IP] = "drop_non_ip",	  [WARD_V_DROP_FRAGMENT] = "drop_fragment",
+	[WARD_V_DROP_NOPOLICY] = "drop_nopolicy",
+};
+static const char *const dir_names[WARD_DIR_MAX] = { "ingress", "egress" };
+static const char *const act_names[2] = { "deny", "allow" };
+
+struct common_opts {
+	const char *pin_path;
+	bool json;
+};
+
+static int parse_common(int argc, char **argv, struct common_opts *o, const char *cmd)
+{
+	static const struct option lo[] = {
+		{ "pin-path", required_argument, NULL, 'P' },
+		{ "json", no_argument, NULL, 'j' },
+		{},
+	};
+	int c;
+
+	o->pin_path = WARD_DEFAULT_PIN_PATH;
+	while ((c = getopt_long(argc, argv, "P:j", lo, NULL)) != -1) {
+		if (c == 'P')
+			o->pin_path = optarg;
+		else if (c == 'j')
+			o->json = true;
+		else
+			goto usage;
+	}
+	if (optind == argc)
+		return 0;
+usage:
+	fprintf(stderr, "usage: ward %s [--pin-path DIR] [--json]\n", cmd);
+	return -1;
+}
+
+/* Sum a per-CPU counter. */
+static int counter_read(int fd, __u32 idx, struct ward_counter *ret)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct ward_counter *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
+	int err = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &idx, v))
+		err = -errno;
+	for (int i = 0; !err && i < ncpu; i++) {
+		ret->packets += v[i].packets;
+		ret->bytes += v[i].bytes;
+	}
+	free(v);
+	return err;
+}
+
+static json_t *counter_json(int fd, __u32 idx)
+{
+	struct ward_counter c;
+
+	(void)counter_read(fd, idx, &c);
+	return json_pack("{s:I,s:I}", "packets", (json_int_t)c.packets, "bytes",
+			 (json_int_t)c.bytes);
+}
+
+static json_t *verdicts_json(const char *pin)
+{
+	int fd = pin_open(pin, "ward_verdicts");
+	json_t *o = json_object();
+
+	for (int d = 0; fd >= 0 && d < WARD_DIR_MAX; d++) {
+		json_t *dj = json_object();
+
+		for (int v = 0; v < WARD_V_MAX; v++)
+			json_object_set_new(dj, verdict_names[v],
+					    counter_json(fd, WARD_VERDICT_IDX(d, v)));
+		json_object_set_new(o, dir_names[d], dj);
+	}
+	if (fd >= 0)
+		close(fd);
+	return o;
+}
+
+static int read_active(const char *pin, __u32 *slot, struct ward_cfg *cfg)
+{
+	int afd = pin_open(pin, "ward_active"), cfd = pin_open(pin, "ward_cfg"), err = 0;
+	__u32 zero = 0;
+
+	if (afd < 0 || cfd < 0)
+		err = afd < 0 ? afd : cfd;
+	else if (bpf_map_lookup_elem(afd, &zero, slot) || bpf_map_lookup_elem(cfd, slot, cfg))
+		err = -errno;
+	if (afd >= 0)
+		close(afd);
+	if (cfd >= 0)
+		close(cfd);
+	return err;
+}
+
+static json_t *policy_json(const char *pin, bool *loaded)
+{
+	int fd = pin_open(pin, "ward_meta");
+	struct ward_cfg cfg = {};
+	struct ward_meta m = {};
+	char sha[65];
+	__u32 zero = 0, slot = 0;
+
+	*loaded = false;
+	if (fd < 0)
+		return json_null();
+	if (bpf_map_lookup_elem(fd, &zero, &m) || read_active(pin, &slot, &cfg)) {
+		close(fd);
+		return json_null();
+	}
+	close(fd);
+	*loaded = cfg.loaded;
+	for (int i = 0; i < 32; i++)
+		snprintf(sha + 2 * i, 3, "%02x", m.sha256[i]);
+	return json_pack("{s:s,s:I,s:s,s:i,s:s,s:i,s:s,s:s}", "name", m.name, "revision",
+			 (json_int_t)m.revision, "sha256", sha, "rules", (int)m.nrules, "mode",
+			 cfg.mode == WARD_MODE_AUDIT ? "audit" : "enforce", "generation",
+			 (int)cfg.generation, "default_ingress",
+			 act_names[cfg.default_action[WARD_DIR_INGRESS] & 1], "default_egress",
+			 act_names[cfg.default_action[WARD_DIR_EGRESS] & 1]);
+}
+
+/* Is the pinned XDP link of this interface still attached? */
+static bool xdp_link_live(const char *pin, const char *ifname)
+{
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	char name[64];
+	int fd;
+	bool live;
+
+	snprintf(name, sizeof(name), PIN_XDP_LINK "%s", ifname);
+	fd = pin_open(pin, name);
+	if (fd < 0)
+		return false;
+	live = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex != 0;
+	close(fd);
+	return live;
+}
+
+static json_t *ifaces_json(const char *pin, int *nlive)
+{
+	int fd = pin_open(pin, "ward_ifaces");
+	json_t *a = json_array();
+	struct ward_iface v;
+
+	*nlive = 0;
+	for (__u32 i = 0; fd >= 0 && i < WARD_MAX_IFACES; i++) {
+		bool live;
+
+		if (bpf_map_lookup_elem(fd, &i, &v) || !v.ifindex)
+			continue;
+		live = xdp_link_live(pin, v.name);
+		*nlive += live;
+		json_array_append_new(
+			a, json_pack("{s:s,s:i,s:s,s:b,s:b}", "name", v.name, "ifindex",
+				     (int)v.ifindex, "xdp",
+				     v.flags & WARD_IF_XDP_GENERIC ? "generic" : "native", "tc",
+				     !!(v.flags & WARD_IF_TC), "attached", live));
+	}
+	if (fd >= 0)
+		close(fd);
+	return a;
+}
+
+static void print_json(json_t *o)
+{
+	char *s = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+
+	if (s)
+		puts(s);
+	free(s);
+}
+
+static void print_verdicts_text(json_t *v)
+{
+	const char *dir, *name;
+	json_t *dj, *c;
+
+	json_object_foreach(v, dir, dj) {
+		printf("  %s:", dir);
+		json_object_foreach(dj, name, c) {
+			json_int_t n = json_integer_value(json_object_get(c, "packets"));
+
+			if (n)
+				printf(" %s=%lld", name, (long long)n);
+		}
+		printf("\n");
+	}
+}
+
+int cmd_status(int argc, char **argv)
+{
+	struct common_opts o = {};
+	json_t *out, *ifs, *pol;
+	bool loaded;
+	int nlive;
+
+	if (parse_common(argc, argv, &o, "status"))
+		return EXIT_USAGE;
+	pol = policy_json(o.pin_path, &loaded);
+	ifs = ifaces_json(o.pin_path, &nlive);
+	out = json_pack("{s:b,s:s,s:o,s:o,s:o}", "enforcing", loaded && nlive > 0, "pin_path",
+			o.pin_path, "policy", pol, "interfaces", ifs, "verdicts",
+			verdicts_json(o.pin_path));
+	if (o.json) {
+		print_json(out);
+	} else if (!loaded) {
+		printf("not enforcing: no policy pinned under %s\n", o.pin_path);
+	} else {
+		size_t i;
+		json_t *f;
+
+		printf("%s: policy \"%s\" revision %lld (%s), %d rules, sha256 %s\n",
+		       loaded && nlive ? "enforcing" : "NOT ENFORCING",
+		       json_string_value(json_object_get(pol, "name")),
+		       (long long)json_integer_value(json_object_get(pol, "revision")),
+		       json_string_value(json_object_get(pol, "mode")),
+		       (int)json_integer_value(json_object_get(pol, "rules")),
+		       json_string_value(json_object_get(pol, "sha256")));
+		json_array_foreach(ifs, i, f)
+			printf("  interface %s: XDP %s%s, TC egress\n",
+			       json_string_value(json_object_get(f, "name")),
+			       json_string_value(json_object_get(f, "xdp")),
+			       json_is_true(json_object_get(f, "attached")) ? "" : " (DETACHED)");
+		printf("packets by verdict:\n");
+		print_verdicts_text(json_object_get(out, "verdicts"));
+	}
+	json_decref(out);
+	return loaded && nlive > 0 ? EXIT_OK : EXIT_RUNTIME;
+}
+
+static json_t *rules_json(const char *pin, __u32 slot, __u32 nrules)
+{
+	int ifd = pin_open(pin, "ward_rule_ids"), sfd = pin_open(pin, "ward_rule_stats");
+	json_t *a = json_array();
+
+	for (__u32 i = 0; ifd >= 0 && sfd >= 0 && i < nrules; i++) {
+		__u32 k = slot * WARD_MAX_RULES + i;
+		struct ward_rule_info info;
+		json_t *c;
+
+		if (bpf_map_lookup_elem(ifd, &k, &info))
+			continue;
+		info.id[sizeof(info.id) - 1] = '\0';
+		c = counter_json(sfd, slot * WARD_STAT_SLOTS + i);
+		json_object_set_new(c, "id", json_string(info.id));
+		json_object_set_new(c, "direction", json_string(dir_names[info.dir & 1]));
+		json_object_set_new(c, "action", json_string(act_names[info.action & 1]));
+		json_array_append_new(a, c);
+	}
+	if (ifd >= 0)
+		close(ifd);
+	if (sfd >= 0)
+		close(sfd);
+	return a;
+}
+
+static json_t *defaults_json(const char *pin, __u32 slot)
+{
+	int sfd = pin_open(pin, "ward_rule_stats");
+	json_t *o = json_object();
+
+	for (int d = 0; sfd >= 0 && d < WARD_DIR_MAX; d++)
+		json_object_set_new(
+			o, dir_names[d],
+			json_pack("{s:o,s:o}", "allow",
+				  counter_json(sfd, slot * WARD_STAT_SLOTS +
+							    WARD_STAT_DEFAULT(d, WARD_ACT_ALLOW)),
+				  "deny",
+				  counter_json(sfd, slot * WARD_STAT_SLOTS +
+							    WARD_STAT_DEFAULT(d, WARD_ACT_DENY))));
+	if (sfd >= 0)
+		close(sfd);
+	return o;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	struct common_opts o = {};
+	struct ward_meta m = {};
+	struct ward_cfg cfg = {};
+	__u32 slot = 0, zero = 0;
+	json_t *out, *rules;
+	int fd;
+
+	if (parse_common(argc, argv, &o, "stats"))
+		return EXIT_USAGE;
+	fd = pin_open(o.pin_path, "ward_meta");
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &m) || read_active(o.pin_path, &slot, &cfg)) {
+		fprintf(stderr, "ward stats: nothing pinned under %s\n", o.pin_path);
+		if (fd >= 0)
+			close(fd);
+		return EXIT_RUNTIME;
+	}
+	close(fd);
+	rules = rules_json(o.pin_path, slot, m.nrules);
+	out = json_pack("{s:s,s:I,s:o,s:o,s:o}", "policy", m.name, "revision",
+			(json_int_t)m.revision, "rules", rules, "defaults",
+			defaults_json(o.pin_path, slot), "verdicts", verdicts_json(o.pin_path));
+	if (o.json) {
+		print_json(out);
+	} else {
+		size_t i;
+		json_t *r;
+
+		printf("policy \"%s\" revision %llu\n", m.name, (unsigned long long)m.revision);
+		printf("%-24s %-8s %-6s %12s %14s\n", "rule", "dir", "action", "packets", "bytes");
+		json_array_foreach(rules, i, r)
+			printf("%-24s %-8s %-6s %12lld %14lld\n",
+			       json_string_value(json_object_get(r, "id")),
+			       json_string_value(json_object_get(r, "direction")),
+			       json_string_value(json_object_get(r, "action")),
+			       (long long)json_integer_value(json_object_get(r, "packets")),
+			       (long long)json_integer_value(json_object_get(r, "bytes")));
+		for (int d = 0; d < WARD_DIR_MAX; d++) {
+			json_t *dj = json_object_get(json_object_get(out, "defaults"), dir_names[d]);
+
+			for (int a = 0; a < 2; a++) {
+				json_t *c = json_object_get(dj, act_names[a]);
+
+				printf("%-24s %-8s %-6s %12lld %14lld\n", "(default)", dir_names[d],
+				       act_names[a],
+				       (long long)json_integer_value(json_object_get(c, "packets")),
+				       (long long)json_integer_value(json_object_get(c, "bytes")));
+			}
+		}
+		printf("packets by verdict:\n");
+		print_verdicts_text(json_object_get(out, "verdicts"));
+	}
+	json_decref(out);
+	return EXIT_OK;
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	struct common_opts o = {};
+	int err;
+
+	if (parse_common(argc, argv, &o, "detach"))
+		return EXIT_USAGE;
+	err = ward__detach_pinned(o.pin_path);
+	if (err) {
+		fprintf(stderr, "ward detach %s: %s\n", o.pin_path, strerror(-err));
+		return EXIT_RUNTIME;
+	}
+	printf("detached: programs, links and pins under %s removed\n", o.pin_path);
+	return EXIT_OK;
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Located diagnostics: FILE:LINE:COL: /json/pointer: value: reason. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "policy.h"
+
+#define DIAG_VALUE_MAX 80 /* bytes of a value shown before "..." */
+
+void diags__add(struct diags *d, bool warning, const char *pointer, const char *value,
+		const char *fmt, ...)
+{
+	struct diag *v, *g;
+	va_list ap;
+	char *reason = NULL;
+
+	v = realloc(d->v, (d->n + 1) * sizeof(*v));
+	if (!v)
+		return; /* out of memory: the count below still says "failed" */
+	d->v = v;
+	g = &d->v[d->n];
+	memset(g, 0, sizeof(*g));
+	va_start(ap, fmt);
+	if (vasprintf(&reason, fmt, ap) < 0)
+		reason = NULL;
+	va_end(ap);
+	g->warning = warning;
+	g->pointer = strdup(pointer ? pointer : "");
+	if (value) {
+		g->value = strndup(value, DIAG_VALUE_MAX + 3);
+		if (g->value && strlen(g->value) > DIAG_VALUE_MAX)
+			strcpy(g->value + DIAG_VALUE_MAX, "...");
+	}
+	g->reason = reason;
+	d->n++;
+	if (warning)
+		d->nwarnings++;
+	else
+		d->nerrors++;
+}
+
+void diags__print(const struct diags *d, const char *file, FILE *out)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->v[i];
+
+		fprintf(out, "%s:%d:%d: %s%s: ", file, g->line, g->col,
+			g->warning ? "warning: " : "", g->pointer[0] ? g->pointer : "/");
+		if (g->value)
+			fprintf(out, "%s: ", g->value);
+		fprintf(out, "%s\n", g->reason ? g->reason : "(out of memory)");
+	}
+}
+
+void diags__free(struct diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->v[i].pointer);
+		free(d->v[i].value);
+		free(d->v[i].reason);
+	}
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}

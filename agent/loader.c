@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Skeleton lifecycle: open, pin or adopt, load, attach, test-run. */
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "log.h"
+#include "pins.h"
+#include "ward.skel.h"
+
+static int pin_maps(struct ward *w)
+{
+	struct bpf_map *map;
+	char path[PATH_MAX];
+	int err;
+
+	bpf_object__for_each_map(map, w->skel->obj) {
+		if (bpf_map__is_internal(map))
+			continue; /* .rodata: not shared state */
+		err = pin_path(path, sizeof(path), w->pin_path, bpf_map__name(map));
+		if (!err)
+			err = bpf_map__set_pin_path(map, path);
+		if (err)
+			return err;
+		if (access(path, F_OK) == 0)
+			w->adopted = true;
+	}
+	return 0;
+}
+
+static int pin_prog(struct ward *w, struct bpf_program *prog, const char *name)
+{
+	char path[PATH_MAX];
+	int err = pin_path(path, sizeof(path), w->pin_path, name);
+
+	if (err)
+		return err;
+	(void)unlink(path); /* a restart replaces the pinned program */
+	return bpf_program__pin(prog, path);
+}
+
+int ward__load(struct ward *w, const char *pin_dir, bool trace)
+{
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	if (pin_dir && snprintf(w->pin_path, sizeof(w->pin_path), "%s", pin_dir) >=
+			       (int)sizeof(w->pin_path))
+		return -ENAMETOOLONG;
+	w->skel = ward_bpf__open();
+	if (!w->skel)
+		return -errno;
+	w->skel->rodata->cfg_trace = trace;
+	if (w->pin_path[0]) {
+		err = pin_mkdir(w->pin_path);
+		if (!err)
+			err = pin_maps(w);
+		if (err)
+			goto fail;
+	}
+	err = ward_bpf__load(w->skel);
+	if (err)
+		goto fail;
+	if (w->pin_path[0]) {
+		err = pin_prog(w, w->skel->progs.xdp_ingress, PIN_PROG_XDP);
+		if (!err)
+			err = pin_prog(w, w->skel->progs.tc_egress, PIN_PROG_TC);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	ward_bpf__destroy(w->skel);
+	w->skel = NULL;
+	return err;
+}
+
+void ward__close(struct ward *w)
+{
+	if (!w)
+		return;
+	ward_bpf__destroy(w->skel); /* pins and links stay: enforcement goes on */
+	w->skel = NULL;
+}
+
+int ward__map_fd(struct ward *w, const char *name)
+{
+	int fd = bpf_object__find_map_fd_by_name(w->skel->obj, name);
+
+	return fd < 0 ? -ENOENT : fd;
+}
+
+static int attach_xdp(struct ward *w, int ifindex, const char *ifname, enum xdp_mode mode)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, opts);
+	int prog = bpf_program__fd(w->skel->progs.xdp_ingress);
+	char path[PATH_MAX], name[64];
+	int fd, err;
+
+	snprintf(name, sizeof(name), PIN_XDP_LINK "%s", ifname);
+	err = pin_path(path, sizeof(path), w->pin_path, name);
+	if (err)
+		return err;
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		/* adopt: swap the program of the live link, no gap */
+		err = bpf_link_update(fd, prog, NULL) ? -errno : 0;
+		close(fd);
+		if (!err)
+			return 0;
+		pr_warn("%s: pinned XDP link is stale (%s), replacing it\n", ifname,
+			strerror(-err));
+		(void)unlink(path);
+	}
+	opts.flags = mode == XDP_MODE_NATIVE ? XDP_FLAGS_DRV_MODE
+		   : mode == XDP_MODE_GENERIC ? XDP_FLAGS_SKB_MODE : 0;
+	fd = bpf_link_create(prog, ifindex, BPF_XDP, &opts);
+	if (fd < 0)
+		return -errno;
+	err = bpf_obj_pin(fd, path) ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+static int attach_tc(struct ward *w, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WARD_TC_HANDLE, .priority = WARD_TC_PRIO,
+		    .flags = BPF_TC_F_REPLACE);
+	int err;
+
+	log_libbpf_quiet(1);
+	err = bpf_tc_hook_create(&hook);
+	log_libbpf_quiet(0);
+	if (err && err != -EEXIST)
+		return err;
+	opts.prog_fd = bpf_program__fd(w->skel->progs.tc_egress);
+	return bpf_tc_attach(&hook, &opts);
+}
+
+static int record_iface(struct ward *w, int ifindex, const char *ifname)
+{
+	int fd = ward__map_fd(w, "ward_ifaces"), free_slot = -1;
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct ward_iface v;
+
+	for (__u32 i = 0; i < WARD_MAX_IFACES; i++) {
+		if (bpf_map_lookup_elem(fd, &i, &v))
+			return -errno;
+		if (v.ifindex == (__u32)ifindex || (!strncmp(v.name, ifname, sizeof(v.name)) &&
+						    v.ifindex)) {
+			free_slot = i;
+			break;
+		}
+		if (!v.ifindex && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return -ENOSPC;
+	memset(&v, 0, sizeof(v));
+	v.ifindex = ifindex;
+	snprintf(v.name, sizeof(v.name), "%s", ifname);
+	v.flags = WARD_IF_TC;
+	if (!bpf_xdp_query(ifindex, 0, &q))
+		v.flags |= q.attach_mode == XDP_ATTACHED_SKB ? WARD_IF_XDP_GENERIC
+							     : WARD_IF_XDP_NATIVE;
+	return bpf_map_update_elem(fd, &free_slot, &v, BPF_ANY) ? -errno : 0;
+}
+
+int ward__attach(struct ward *w, const char *ifname, enum xdp_mode mode)
+{
+	int ifindex = if_nametoindex(ifname), err;
+
+	if (!ifindex)
+		return -ENODEV;
+	err = attach_xdp(w, ifindex, ifname, mode);
+	if (err) {
+		pr_warn("%s: attach XDP: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	err = attach_tc(w, ifindex);
+	if (err) {
+		pr_warn("%s: attach TC egress: %s\n", ifname, strerror(-err));
+		return err;
+	}
+	return record_iface(w, ifindex, ifname);
+}
+
+int ward__test_run(struct ward *w, int dir, const void *frame, size_t len, int *ret_pass,
+		   struct ward_trace *ret_trace)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame, .data_size_in = len, .repeat = 1);
+	struct bpf_program *prog = dir == WARD_DIR_INGRESS ? w->skel->progs.xdp_ingress
+							   : w->skel->progs.tc_egress;
+	int ncpu = libbpf_num_possible_cpus(), tfd = ward__map_fd(w, "ward_trace"), err;
+	struct ward_trace *t;
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	t = calloc(ncpu, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	if (ret_trace && bpf_map_update_elem(tfd, &zero, t, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
+	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
+	if (err) {
+		err = -errno;
+		goto out;
+	}
+	*ret_pass = dir == WARD_DIR_INGRESS ? opts.retval == XDP_PASS : opts.retval == 0;
+	if (ret_trace) {
+		if (bpf_map_lookup_elem(tfd, &zero, t)) {
+			err = -errno;
+			goto out;
+		}
+		memset(ret_trace, 0, sizeof(*ret_trace));
+		for (int i = 0; i < ncpu; i++)
+			if (t[i].count)
+				*ret_trace = t[i];
+		if (!ret_trace->count)
+			err = -ENODATA;
+	}
+out:
+	free(t);
+	return err;
+}

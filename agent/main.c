@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* ward: one binary, subcommands. Wiring only. */
+#include <stdio.h>
+#include <string.h>
+#include "cmd.h"
+#include "log.h"
+#include "ward/abi.h"
+
+#ifndef WARD_VERSION
+#define WARD_VERSION "0.1.0"
+#endif
+
+static int cmd_version(int argc, char **argv)
+{
+	printf("ward %s (abi %d)\n", WARD_VERSION, WARD_ABI_VERSION);
+	return EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} cmds[] = {
+	{ "run", cmd_run, "run the agent: --policy FILE --interface NAME... [--pin-path DIR]" },
+	{ "status", cmd_status, "exit 0 when enforcing; interfaces, policy, counters" },
+	{ "stats", cmd_stats, "per-rule and per-verdict counters" },
+	{ "check", cmd_check, "validate and compile a policy: check POLICY [--json]" },
+	{ "explain", cmd_explain, "verdict for one flow, from the real programs" },
+	{ "detach", cmd_detach, "remove programs, links and pins" },
+	{ "version", cmd_version, "print the version" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: ward COMMAND [OPTIONS]\n\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(out, "  %-8s %s\n", cmds[i].name, cmds[i].help);
+	fprintf(out, "\nEvery command takes --pin-path DIR (default /sys/fs/bpf/ward); "
+		     "commands that print data take --json.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	log_setup_libbpf();
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "ward: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

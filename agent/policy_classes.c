@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Stage 1 of the compiler: address classes. Every CIDR of every term is a
+ * node of a prefix tree; a node's class is the set of terms whose includes
+ * cover it and whose excepts do not. Walking the nodes in (family, address,
+ * length) order puts every ancestor before its descendants, so one stack
+ * gives each node its parent. A node whose class equals its parent's needs
+ * no trie entry.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "compile_int.h"
+
+#define MARK_INCL 1
+#define MARK_EXCL 2
+
+struct mark {
+	size_t term;
+	unsigned bits; /* MARK_* */
+};
+
+struct pnode {
+	struct cidr c;
+	struct mark *marks; /* own marks, then (after walk) inherited state */
+	size_t nmarks;
+	size_t cls;
+};
+
+static int cmp_node(const void *a, const void *b)
+{
+	const struct cidr *x = &((const struct pnode *)a)->c, *y = &((const struct pnode *)b)->c;
+	int r;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	r = memcmp(x->addr, y->addr, 16);
+	return r ? r : x->len - y->len;
+}
+
+static int cmp_mark(const void *a, const void *b)
+{
+	const struct mark *x = a, *y = b;
+
+	return x->term < y->term ? -1 : x->term > y->term;
+}
+
+static int add_node(struct pnode **v, size_t *n, size_t *cap, const struct cidr *c, size_t term,
+		    unsigned bits)
+{
+	struct pnode *nd;
+
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+
+		nd = realloc(*v, ncap * sizeof(*nd));
+		if (!nd)
+			return -ENOMEM;
+		*v = nd;
+		*cap = ncap;
+	}
+	nd = &(*v)[(*n)++];
+	memset(nd, 0, sizeof(*nd));
+	nd->c = *c;
+	nd->marks = malloc(sizeof(*nd->marks));
+	if (!nd->marks)
+		return -ENOMEM;
+	nd->marks[0] = (struct mark){ .term = term, .bits = bits };
+	nd->nmarks = 1;
+	return 0;
+}
+
+/* Merge duplicates (same prefix) into one node with all their marks. */
+static size_t dedup_nodes(struct pnode *v, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (o && !cmp_node(&v[o - 1], &v[i])) {
+			struct pnode *d = &v[o - 1];
+			struct mark *m = realloc(d->marks, (d->nmarks + v[i].nmarks) * sizeof(*m));
+
+			if (m) {
+				memcpy(m + d->nmarks, v[i].marks, v[i].nmarks * sizeof(*m));
+				d->marks = m;
+				d->nmarks += v[i].nmarks;
+			}
+			free(v[i].marks);
+			continue;
+		}
+		v[o++] = v[i];
+	}
+	return o;
+}
+
+/* state = parent state OR own marks (both sorted by term after this). */
+static int inherit(struct pnode *nd, const struct pnode *parent)
+{
+	size_t n = nd->nmarks + (parent ? parent->nmarks : 0), o = 0;
+	struct mark *m = malloc((n ? n : 1) * sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	memcpy(m, nd->marks, nd->nmarks * sizeof(*m));
+	if (parent)
+		memcpy(m + nd->nmarks, parent->marks, parent->nmarks * sizeof(*m));
+	qsort(m, n, sizeof(*m), cmp_mark);
+	for (size_t i = 0; i < n; i++) {
+		if (o && m[o - 1].term == m[i].term)
+			m[o - 1].bits |= m[i].bits;
+		else
+			m[o++] = m[i];
+	}
+	free(nd->marks);
+	nd->marks = m;
+	nd->nmarks = o;
+	return 0;
+}
+
+static bool is_ancestor(const struct cidr *a, const struct cidr *b)
+{
+	return cidr__contains(a, b);
+}
+
+static size_t hash_terms(const size_t *t, size_t n)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= t[i];
+		h *= 1099511628211ull;
+	}
+	return h ^ (h >> 29);
+}
+
+static int rehash(struct classes *cl)
+{
+	size_t cap = cl->hcap ? cl->hcap * 2 : 1024;
+	size_t *hv = calloc(cap, sizeof(*hv));
+
+	if (!hv)
+		return -ENOMEM;
+	for (size_t c = 1; c < cl->n; c++) {
+		size_t h = hash_terms(cl->terms[c], cl->nterms[c]) & (cap - 1);
+
+		while (hv[h])
+			h = (h + 1) & (cap - 1);
+		hv[h] = c;
+	}
+	free(cl->hash);
+	cl->hash = hv;
+	cl->hcap = cap;
+	return 0;
+}
+
+/* Find or add the class whose term list equals the members of nd. */
+static int class_of(struct classes *cl, const struct pnode *nd, size_t *ret)
+{
+	size_t *t = malloc((nd->nmarks ? nd->nmarks : 1) * sizeof(*t)), n = 0, h;
+
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < nd->nmarks; i++)
+		if (nd->marks[i].bits == MARK_INCL)
+			t[n++] = nd->marks[i].term;
+	if (n == 0) {
+		free(t);
+		*ret = 0;
+		return 0;
+	}
+	if (cl->n * 2 >= cl->hcap && rehash(cl))
+		goto oom;
+	h = hash_terms(t, n) & (cl->hcap - 1);
+	for (; cl->hash[h]; h = (h + 1) & (cl->hcap - 1)) {
+		size_t c = cl->hash[h];
+
+		if (cl->nterms[c] == n && !memcmp(cl->terms[c], t, n * sizeof(*t))) {
+			free(t);
+			*ret = c;
+			return 0;
+		}
+	}
+	cl->hash[h] = cl->n;
+	{
+		size_t **tt = realloc(cl->terms, (cl->n + 1) * sizeof(*tt));
+		size_t *nt;
+
+		if (!tt)
+			goto oom;
+		cl->terms = tt;
+		nt = realloc(cl->nterms, (cl->n + 1) * sizeof(*nt));
+		if (!nt)
+			goto oom;
+		cl->nterms = nt;
+	}
+	cl->terms[cl->n] = t;
+	cl->nterms[cl->n] = n;
+	*ret = cl->n++;
+	return 0;
+oom:
+	free(t);
+	return -ENOMEM;
+}
+
+static void emit(struct addr_entry *e, const struct pnode *nd)
+{
+	memset(e, 0, sizeof(*e));
+	if (nd->c.family != WARD_FAM_ANY) {
+		e->key.prefixlen = 8 + nd->c.len;
+		e->key.family = nd->c.family;
+		memcpy(e->key.addr, nd->c.addr, 16);
+	}
+	e->val.class_id = nd->cls;
+}
+
+int classes__build(const struct policy *p, struct classes *cl, struct addr_entry **ret,
+		   size_t *nret)
+{
+	struct pnode *v = NULL, **stack = NULL;
+	size_t n = 0, cap = 0, sp = 0, ne = 0;
+	struct addr_entry *out = NULL;
+	int err = 0;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->terms = calloc(1, sizeof(*cl->terms));
+	cl->nterms = calloc(1, sizeof(*cl->nterms));
+	if (!cl->terms || !cl->nterms)
+		return -ENOMEM;
+	cl->n = 1;
+	for (size_t t = 0; t < p->nterms && !err; t++) {
+		for (size_t i = 0; i < p->terms[t].set.nincl && !err; i++)
+			err = add_node(&v, &n, &cap, &p->terms[t].set.incl[i], t, MARK_INCL);
+		for (size_t i = 0; i < p->terms[t].set.nexcl && !err; i++)
+			err = add_node(&v, &n, &cap, &p->terms[t].set.excl[i], t, MARK_EXCL);
+	}
+	if (err)
+		goto cleanup;
+	qsort(v, n, sizeof(*v), cmp_node);
+	n = dedup_nodes(v, n);
+	stack = calloc(n ? n : 1, sizeof(*stack));
+	out = calloc(n ? n : 1, sizeof(*out));
+	if (!stack || !out) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct pnode *parent;
+
+		while (sp && !is_ancestor(&stack[sp - 1]->c, &v[i].c))
+			sp--;
+		parent = sp ? stack[sp - 1] : NULL;
+		err = inherit(&v[i], parent);
+		if (!err)
+			err = class_of(cl, &v[i], &v[i].cls);
+		if (err)
+			goto cleanup;
+		if (v[i].cls != (parent ? parent->cls : 0))
+			emit(&out[ne++], &v[i]);
+		stack[sp++] = &v[i];
+	}
+	*ret = out;
+	*nret = ne;
+	out = NULL;
+cleanup:
+	for (size_t i = 0; i < n; i++)
+		free(v[i].marks);
+	free(v);
+	free(stack);
+	free(out);
+	return err;
+}
+
+void classes__free(struct classes *cl)
+{
+	for (size_t c = 0; c < cl->n; c++)
+		free(cl->terms[c]);
+	free(cl->terms);
+	free(cl->nterms);
+	free(cl->hash);
+	memset(cl, 0, sizeof(*cl));
+}

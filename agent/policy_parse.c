@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Policy v1 JSON -> struct policy, every error located (docs/policy.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "json_pos.h"
+#include "policy.h"
+#include "policy_parse_util.h"
+
+#define POLICY_MAX_BYTES (256u << 20) /* largest policy file read, bytes */
+
+static const char *const top_keys[] = { "version", "name", "revision", "mode", "defaults",
+					"groups", "rate_limits", "ingress", "egress",
+					"description", NULL };
+static const char *const default_keys[] = { "ingress", "egress", "log", NULL };
+static const char *const group_keys[] = { "cidrs", "except", "description", NULL };
+static const char *const rl_keys[] = { "pps", "burst", "bps", "bytes_burst", "key",
+				       "ipv4_prefix", "ipv6_prefix", "description", NULL };
+
+static void parse_header(struct pctx *c, json_t *root)
+{
+	struct policy *p = c->p;
+	json_t *v;
+	long long n;
+
+	check_keys(c, root, "", top_keys);
+	v = json_object_get(root, "version");
+	if (!v)
+		perr(c, "", NULL, "missing required key \"version\"");
+	else if (get_int(c, v, "/version", 1, 1, &n) == 0)
+		p->version = n;
+	v = json_object_get(root, "name");
+	if (!v)
+		perr(c, "", NULL, "missing required key \"name\"");
+	else
+		p->name = get_name(c, v, "/name", false);
+	v = json_object_get(root, "revision");
+	if (v && get_int(c, v, "/revision", 0, INT64_MAX, &n) == 0)
+		p->revision = n;
+	v = json_object_get(root, "mode");
+	if (v) {
+		const char *modes[] = { "enforce", "audit", NULL };
+		int m = get_enum(c, v, "/mode", modes);
+
+		if (m >= 0)
+			p->mode = m == 1 ? WARD_MODE_AUDIT : WARD_MODE_ENFORCE;
+	}
+}
+
+static void parse_defaults(struct pctx *c, json_t *root)
+{
+	const char *acts[] = { "deny", "allow", NULL };
+	const char *logs[] = { "none", "denied", "all", NULL };
+	json_t *d = json_object_get(root, "defaults"), *v;
+	int a;
+
+	c->p->defaults[WARD_DIR_INGRESS] = WARD_ACT_DENY;
+	c->p->defaults[WARD_DIR_EGRESS] = WARD_ACT_DENY;
+	c->p->default_log = POLICY_LOG_DENIED;
+	if (!d)
+		return;
+	if (!json_is_object(d)) {
+		perr(c, "/defaults", d, "must be an object");
+		return;
+	}
+	check_keys(c, d, "/defaults", default_keys);
+	if ((v = json_object_get(d, "ingress")) && (a = get_enum(c, v, "/defaults/ingress", acts)) >= 0)
+		c->p->defaults[WARD_DIR_INGRESS] = a;
+	if ((v = json_object_get(d, "egress")) && (a = get_enum(c, v, "/defaults/egress", acts)) >= 0)
+		c->p->defaults[WARD_DIR_EGRESS] = a;
+	if ((v = json_object_get(d, "log")) && (a = get_enum(c, v, "/defaults/log", logs)) >= 0)
+		c->p->default_log = a;
+}
+
+static void parse_group(struct pctx *c, const char *name, json_t *g)
+{
+	char ptr[PTR_MAX], sub[PTR_MAX];
+	struct term *t;
+	json_t *cidrs = g, *except = NULL;
+
+	ptr_join(ptr, sizeof(ptr), "/groups", name);
+	t = term_new(c);
+	if (!t)
+		return;
+	t->name = strdup(name);
+	valid_name(c, name, ptr, "group name");
+	if (!strcmp(name, "any"))
+		perr(c, ptr, NULL, "\"any\" is reserved and cannot name a group");
+	if (json_is_object(g)) {
+		check_keys(c, g, ptr, group_keys);
+		cidrs = json_object_get(g, "cidrs");
+		except = json_object_get(g, "except");
+		if (!cidrs) {
+			perr(c, ptr, NULL, "missing required key \"cidrs\"");
+			return;
+		}
+		snprintf(sub, sizeof(sub), "%s/cidrs", ptr);
+	} else if (json_is_array(g)) {
+		snprintf(sub, sizeof(sub), "%s", ptr);
+	} else {
+		perr(c, ptr, g, "a group is an array of CIDRs or an object with \"cidrs\"");
+		return;
+	}
+	get_cidrs(c, cidrs, sub, &t->set.incl, &t->set.nincl);
+	if (except) {
+		snprintf(sub, sizeof(sub), "%s/except", ptr);
+		get_cidrs(c, except, sub, &t->set.excl, &t->set.nexcl);
+		check_except(c, &t->set, except, sub);
+	}
+}
+
+static void parse_groups(struct pctx *c, json_t *root)
+{
+	json_t *gs = json_object_get(root, "groups"), *g;
+	const char *name;
+
+	if (!gs)
+		return;
+	if (!json_is_object(gs)) {
+		perr(c, "/groups", gs, "must be an object of named groups");
+		return;
+	}
+	json_object_foreach(gs, name, g)
+		parse_group(c, name, g);
+	c->p->ngroups = c->p->nterms;
+}
+
+static void parse_rate_limit(struct pctx *c, const char *name, json_t *o, struct rate_limit *r)
+{
+	const char *keys[] = { "source", NULL };
+	char ptr[PTR_MAX], sub[PTR_MAX];
+	long long n;
+	json_t *v;
+
+	ptr_join(ptr, sizeof(ptr), "/rate_limits", name);
+	r->name = strdup(name);
+	r->ipv4_prefix = 32;
+	r->ipv6_prefix = 64;
+	valid_name(c, name, ptr, "rate limit name");
+	if (!json_is_object(o)) {
+		perr(c, ptr, o, "a rate limit is an object");
+		return;
+	}
+	check_keys(c, o, ptr, rl_keys);
+#define RL_INT(key, lo, hi, field)                                                    \
+	do {                                                                          \
+		snprintf(sub, sizeof(sub), "%s/" key, ptr);                           \
+		if ((v = json_object_get(o, key)) && !get_int(c, v, sub, lo, hi, &n)) \
+			r->field = n;                                                 \
+	} while (0)
+	RL_INT("pps", 1, 1000000000LL, pps);
+	RL_INT("burst", 1, 1000000000LL, burst);
+	RL_INT("bps", 1, 1LL << 40, bps);
+	RL_INT("bytes_burst", 1, 1LL << 40, bytes_burst);
+	RL_INT("ipv4_prefix", 0, 32, ipv4_prefix);
+	RL_INT("ipv6_prefix", 0, 128, ipv6_prefix);
+#undef RL_INT
+	if (!json_object_get(o, "pps"))
+		perr(c, ptr, NULL, "missing required key \"pps\"");
+	if (!r->burst)
+		r->burst = r->pps;
+	if (r->bps && !r->bytes_burst)
+		r->bytes_burst = r->bps;
+	snprintf(sub, sizeof(sub), "%s/key", ptr);
+	if ((v = json_object_get(o, "key")))
+		(void)get_enum(c, v, sub, keys);
+}
+
+static void parse_rate_limits(struct pctx *c, json_t *root)
+{
+	json_t *rs = json_object_get(root, "rate_limits"), *o;
+	const char *name;
+	size_t i = 0;
+
+	if (!rs)
+		return;
+	if (!json_is_object(rs)) {
+		perr(c, "/rate_limits", rs, "must be an object of named rate limits");
+		return;
+	}
+	if (json_object_size(rs) >= WARD_MAX_RATE_LIMITS) {
+		perr(c, "/rate_limits", NULL, "more than %d rate limits", WARD_MAX_RATE_LIMITS - 1);
+		return;
+	}
+	c->p->rate_limits = calloc(json_object_size(rs), sizeof(*c->p->rate_limits));
+	if (!c->p->rate_limits) {
+		c->oom = true;
+		return;
+	}
+	json_object_foreach(rs, name, o)
+		parse_rate_limit(c, name, o, &c->p->rate_limits[i++]);
+	c->p->nrate_limits = i;
+}
+
+static void sha256(const char *text, size_t len, uint8_t out[32])
+{
+	unsigned int n = 32;
+
+	if (!EVP_Digest(text, len, out, &n, EVP_sha256(), NULL))
+		memset(out, 0, 32);
+}
+
+int policy__parse(const char *text, size_t len, struct policy *ret, struct diags *diags)
+{
+	struct pctx c = { .p = ret, .d = diags };
+	json_error_t jerr;
+	json_t *root;
+
+	memset(ret, 0, sizeof(*ret));
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		diags__add(diags, false, "", NULL, "invalid JSON: %s", jerr.text);
+		diags->v[diags->n - 1].line = jerr.line > 0 ? jerr.line : 1;
+		diags->v[diags->n - 1].col = jerr.column > 0 ? jerr.column : 1;
+		return -EINVAL;
+	}
+	if (!json_is_object(root)) {
+		perr(&c, "", root, "a policy is a JSON object");
+	} else {
+		parse_header(&c, root);
+		parse_defaults(&c, root);
+		parse_groups(&c, root);
+		parse_rate_limits(&c, root);
+		parse_rules(&c, root, "ingress", WARD_DIR_INGRESS);
+		parse_rules(&c, root, "egress", WARD_DIR_EGRESS);
+		check_rules(&c);
+	}
+	json_decref(root);
+	sha256(text, len, ret->sha256);
+	if (c.oom)
+		diags__add(diags, false, "", NULL, "out of memory");
+	json_pos__resolve(text, len, diags);
+	if (diags->nerrors) {
+		policy__free(ret);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int policy__parse_file(const char *path, struct policy *ret, struct diags *diags)
+{
+	struct stat st;
+	char *buf = NULL;
+	ssize_t got = 0, r;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		err = -errno;
+		diags__add(diags, false, "", NULL, "cannot read: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (size_t)st.st_size > POLICY_MAX_BYTES) {
+		err = -EINVAL;
+		diags__add(diags, false, "", NULL, "not a regular file of at most %u bytes",
+			   POLICY_MAX_BYTES);
+		goto out;
+	}
+	buf = malloc(st.st_size + 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	while (got < st.st_size && (r = read(fd, buf + got, st.st_size - got)) > 0)
+		got += r;
+	if (got != st.st_size) {
+		err = -EIO;
+		diags__add(diags, false, "", NULL, "short read (file changed while reading?)");
+		goto out;
+	}
+	buf[got] = '\0';
+	err = policy__parse(buf, got, ret, diags);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return err;
+}
+
+void policy__free(struct policy *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	for (size_t i = 0; i < p->nterms; i++) {
+		free(p->terms[i].name);
+		free(p->terms[i].set.incl);
+		free(p->terms[i].set.excl);
+	}
+	free(p->terms);
+	for (size_t i = 0; i < p->nrate_limits; i++)
+		free(p->rate_limits[i].name);
+	free(p->rate_limits);
+	for (size_t i = 0; i < p->nrules; i++) {
+		free(p->rules[i].id);
+		free(p->rules[i].ports);
+		free(p->rules[i].terms);
+	}
+	free(p->rules);
+	memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include "policy_parse_util.h"
+
+static void vdiag(struct pctx *c, bool warning, const char *ptr, json_t *value, const char *fmt,
+		  va_list ap)
+{
+	char *reason = NULL, *val = NULL;
+
+	if (vasprintf(&reason, fmt, ap) < 0) {
+		c->oom = true;
+		return;
+	}
+	if (value)
+		val = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+	diags__add(c->d, warning, ptr, val, "%s", reason);
+	free(val);
+	free(reason);
+}
+
+void perr(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(c, false, ptr, value, fmt, ap);
+	va_end(ap);
+}
+
+void pwarn(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(c, true, ptr, value, fmt, ap);
+	va_end(ap);
+}
+
+void ptr_join(char *dst, size_t n, const char *base, const char *token)
+{
+	size_t o = snprintf(dst, n, "%s/", base);
+
+	for (; *token && o + 3 < n; token++) {
+		if (*token == '~' || *token == '/') {
+			dst[o++] = '~';
+			dst[o++] = *token == '~' ? '0' : '1';
+		} else {
+			dst[o++] = *token;
+		}
+	}
+	dst[o < n ? o : n - 1] = '\0';
+}
+
+void check_keys(struct pctx *c, json_t *obj, const char *ptr, const char *const *allowed)
+{
+	char sub[PTR_MAX];
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v) {
+		const char *const *a = allowed;
+
+		while (*a && strcmp(*a, key))
+			a++;
+		if (*a)
+			continue;
+		ptr_join(sub, sizeof(sub), ptr, key);
+		perr(c, sub, v, "unknown key \"%s\"", key);
+	}
+}
+
+int get_int(struct pctx *c, json_t *v, const char *ptr, long long lo, long long hi,
+	    long long *ret)
+{
+	long long n;
+
+	if (!json_is_integer(v)) {
+		perr(c, ptr, v, "must be an integer");
+		return -1;
+	}
+	n = json_integer_value(v);
+	if (n < lo || n > hi) {
+		perr(c, ptr, v, "out of range (%lld-%lld)", lo, hi);
+		return -1;
+	}
+	*ret = n;
+	return 0;
+}
+
+int get_enum(struct pctx *c, json_t *v, const char *ptr, const char *const *names)
+{
+	char list[256] = "";
+
+	if (json_is_string(v)) {
+		for (int i = 0; names[i]; i++)
+			if (!strcmp(names[i], json_string_value(v)))
+				return i;
+	}
+	for (int i = 0; names[i]; i++) {
+		strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+		strncat(list, names[i], sizeof(list) - strlen(list) - 1);
+	}
+	perr(c, ptr, v, "must be one of: %s", list);
+	return -1;
+}
+
+int get_bool(struct pctx *c, json_t *v, const char *ptr, bool *ret)
+{
+	if (!json_is_boolean(v)) {
+		perr(c, ptr, v, "must be true or false");
+		return -1;
+	}
+	*ret = json_is_true(v);
+	return 0;
+}
+
+void valid_name(struct pctx *c, const char *name, const char *ptr, const char *what)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n >= WARD_NAME_LEN) {
+		perr(c, ptr, NULL, "%s must be 1-%d bytes", what, WARD_NAME_LEN - 1);
+		return;
+	}
+	if (strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n)
+		perr(c, ptr, NULL, "%s \"%s\" may only hold A-Z a-z 0-9 _ . -", what, name);
+}
+
+char *get_name(struct pctx *c, json_t *v, const char *ptr, bool restricted)
+{
+	const char *s;
+	size_t n;
+
+	if (!json_is_string(v)) {
+		perr(c, ptr, v, "must be a string");
+		return NULL;
+	}
+	s = json_string_value(v);
+	n = strlen(s);
+	if (restricted) {
+		valid_name(c, s, ptr, "id");
+	} else if (n == 0 || n >= WARD_NAME_LEN) {
+		perr(c, ptr, v, "must be 1-%d bytes", WARD_NAME_LEN - 1);
+		return NULL;
+	}
+	return strdup(s);
+}
+
+struct term *term_new(struct pctx *c)
+{
+	struct term *t = realloc(c->p->terms, (c->p->nterms + 1) * sizeof(*t));
+
+	if (!t) {
+		c->oom = true;
+		return NULL;
+	}
+	c->p->terms = t;
+	t = &t[c->p->nterms++];
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
+void get_cidrs(struct pctx *c, json_t *arr, const char *ptr, struct cidr **ret, size_t *n)
+{
+	char sub[PTR_MAX];
+	const char *why;
+	size_t i;
+	json_t *v;
+
+	*ret = NULL;
+	*n = 0;
+	if (!json_is_array(arr)) {
+		perr(c, ptr, arr, "must be an array of CIDRs");
+		return;
+	}
+	if (json_array_size(arr) == 0) {
+		perr(c, ptr, arr, "empty list");
+		return;
+	}
+	*ret = calloc(json_array_size(arr), sizeof(**ret));
+	if (!*ret) {
+		c->oom = true;
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		snprintf(sub, sizeof(sub), "%s/%zu", ptr, i);
+		if (!json_is_string(v))
+			perr(c, sub, v, "must be a CIDR string");
+		else if (cidr__parse(json_string_value(v), &(*ret)[*n], &why))
+			perr(c, sub, v, "%s", why);
+		else
+			(*n)++;
+	}
+}
+
+void check_except(struct pctx *c, const struct addrset *s, json_t *except, const char *ptr)
+{
+	char sub[PTR_MAX];
+	size_t i, k = 0;
+	json_t *v;
+
+	json_array_foreach(except, i, v) {
+		bool inside = false;
+		struct cidr e;
+		const char *why;
+
+		if (!json_is_string(v) || cidr__parse(json_string_value(v), &e, &why))
+			continue; /* already reported */
+		for (size_t j = 0; j < s->nincl && !inside; j++)
+			inside = cidr__contains(&s->incl[j], &e);
+		if (!inside) {
+			snprintf(sub, sizeof(sub), "%s/%zu", ptr, i);
+			perr(c, sub, v, "except must lie inside one of the group's cidrs");
+		}
+		k++;
+	}
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Shared helpers of the policy parser (policy_parse.c, policy_rules.c). */
+#ifndef WARD_POLICY_PARSE_UTIL_H
+#define WARD_POLICY_PARSE_UTIL_H
+
+#include <jansson.h>
+#include "policy.h"
+
+#define PTR_MAX 1024 /* longest JSON pointer we build, bytes */
+
+struct pctx {
+	struct policy *p;
+	struct diags *d;
+	bool oom;
+};
+
+/* Error at pointer; value (may be NULL) is shown as compact JSON. */
+void perr(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void pwarn(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* dst = base + "/" + escaped(token) */
+void ptr_join(char *dst, size_t n, const char *base, const char *token);
+void check_keys(struct pctx *c, json_t *obj, const char *ptr, const char *const *allowed);
+int get_int(struct pctx *c, json_t *v, const char *ptr, long long lo, long long hi,
+	    long long *ret);
+int get_enum(struct pctx *c, json_t *v, const char *ptr, const char *const *names);
+int get_bool(struct pctx *c, json_t *v, const char *ptr, bool *ret);
+/* strdup of a valid name, or NULL after an error. */
+char *get_name(struct pctx *c, json_t *v, const char *ptr, bool restricted);
+void valid_name(struct pctx *c, const char *name, const char *ptr, const char *what);
+struct term *term_new(struct pctx *c);
+void get_cidrs(struct pctx *c, json_t *arr, const char *ptr, struct cidr **ret, size_t *n);
+void check_except(struct pctx *c, const struct addrset *s, json_t *except, const char *ptr);
+
+void parse_rules(struct pctx *c, json_t *root, const char *key, int dir);
+void check_rules(struct pctx *c);
+
+#endif

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Policy v1 rules: from/to, proto, ports, icmp_types, actions, flags. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include "policy_parse_util.h"
+
+static const char *const rule_keys[WARD_DIR_MAX][11] = {
+	{ "id", "action", "from", "proto", "ports", "icmp_types", "rate_limit", "audit", "log",
+	  "description", NULL },
+	{ "id", "action", "to", "proto", "ports", "icmp_types", "rate_limit", "audit", "log",
+	  "description", NULL },
+};
+
+/* Index of the term for a from/to entry: group, "any" or literal CIDR. */
+static long resolve_term(struct pctx *c, json_t *v, const char *ptr)
+{
+	struct policy *p = c->p;
+	const char *s, *why;
+	struct cidr cd;
+	struct term *t;
+
+	if (!json_is_string(v)) {
+		perr(c, ptr, v, "must be a group name, a CIDR or \"any\"");
+		return -1;
+	}
+	s = json_string_value(v);
+	for (size_t i = 0; i < p->nterms; i++) {
+		if (p->terms[i].name && !strcmp(p->terms[i].name, s))
+			return i;
+	}
+	if (!strcmp(s, "any")) {
+		memset(&cd, 0, sizeof(cd));
+		cd.family = WARD_FAM_ANY;
+	} else if (cidr__parse(s, &cd, &why)) {
+		if (strchr(s, '/') || strchr(s, ':') || strspn(s, "0123456789.") == strlen(s))
+			perr(c, ptr, v, "%s", why);
+		else
+			perr(c, ptr, v, "unknown group (and not a CIDR)");
+		return -1;
+	}
+	t = term_new(c);
+	if (!t || !(t->set.incl = malloc(sizeof(cd)))) {
+		c->oom = true;
+		return -1;
+	}
+	t->name = strdup(s);
+	t->set.incl[0] = cd;
+	t->set.nincl = 1;
+	return p->nterms - 1;
+}
+
+static void parse_peers(struct pctx *c, json_t *arr, const char *ptr, struct rule *r)
+{
+	char sub[PTR_MAX];
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		perr(c, ptr, arr, "must be a non-empty array of group names, CIDRs or \"any\"");
+		return;
+	}
+	r->terms = calloc(json_array_size(arr), sizeof(*r->terms));
+	if (!r->terms) {
+		c->oom = true;
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		long t;
+
+		snprintf(sub, sizeof(sub), "%s/%zu", ptr, i);
+		t = resolve_term(c, v, sub);
+		if (t >= 0)
+			r->terms[r->nterms++] = t;
+	}
+}
+
+/* "lo-hi", "n", or an integer; names for ICMP types when icmp >= 0. */
+static int get_range(struct pctx *c, json_t *v, const char *ptr, long max, int icmp,
+		     struct port_range *ret)
+{
+	long lo, hi;
+	char *end;
+
+	if (json_is_integer(v)) {
+		lo = hi = json_integer_value(v);
+	} else if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+
+		if (icmp >= 0 && (lo = icmp_type__from_name(s, icmp == IPPROTO_ICMPV6)) >= 0) {
+			hi = lo;
+		} else {
+			lo = strtol(s, &end, 10);
+			hi = lo;
+			if (end != s && *end == '-')
+				hi = strtol(end + 1, &end, 10);
+			if (end == s || *end || s[0] == '-' || s[0] == '+') {
+				perr(c, ptr, v, icmp >= 0 ? "not an ICMP type, name or \"lo-hi\" range"
+							  : "not a port or \"lo-hi\" range");
+				return -1;
+			}
+		}
+	} else {
+		perr(c, ptr, v, "must be a number or a \"lo-hi\" string");
+		return -1;
+	}
+	if (lo < 0 || hi < 0 || lo > max || hi > max) {
+		perr(c, ptr, v, "out of range (0-%ld)", max);
+		return -1;
+	}
+	if (lo > hi) {
+		perr(c, ptr, v, "empty range (lo > hi)");
+		return -1;
+	}
+	ret->lo = lo;
+	ret->hi = hi;
+	return 0;
+}
+
+static void parse_ranges(struct pctx *c, json_t *arr, const char *ptr, long max, int icmp,
+			 struct rule *r)
+{
+	char sub[PTR_MAX];
+	size_t i;
+	json_t *v;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0) {
+		perr(c, ptr, arr, "must be a non-empty array");
+		return;
+	}
+	r->ports = calloc(json_array_size(arr), sizeof(*r->ports));
+	if (!r->ports) {
+		c->oom = true;
+		return;
+	}
+	json_array_foreach(arr, i, v) {
+		snprintf(sub, sizeof(sub), "%s/%zu", ptr, i);
+		if (!get_range(c, v, sub, max, icmp, &r->ports[r->nports]))
+			r->nports++;
+	}
+}
+
+static void parse_proto(struct pctx *c, json_t *o, const char *ptr, struct rule *r)
+{
+	char sub[PTR_MAX];
+	json_t *v = json_object_get(o, "proto");
+	long long n;
+
+	r->proto = POLICY_PROTO_ANY;
+	if (!v)
+		return;
+	snprintf(sub, sizeof(sub), "%s/proto", ptr);
+	if (json_is_string(v)) {
+		r->proto = proto__from_name(json_string_value(v));
+		if (r->proto == -2) {
+			perr(c, sub, v, "must be tcp, udp, icmp, icmpv6, any or a number 0-255");
+			r->proto = POLICY_PROTO_ANY;
+		}
+	} else if (!get_int(c, v, sub, 0, 255, &n)) {
+		r->proto = n;
+	}
+}
+
+static void parse_ports(struct pctx *c, json_t *o, const char *ptr, struct rule *r)
+{
+	json_t *ports = json_object_get(o, "ports"), *types = json_object_get(o, "icmp_types");
+	bool l4 = r->proto == IPPROTO_TCP || r->proto == IPPROTO_UDP;
+	bool icmp = r->proto == IPPROTO_ICMP || r->proto == IPPROTO_ICMPV6;
+	char sub[PTR_MAX];
+
+	if (ports) {
+		snprintf(sub, sizeof(sub), "%s/ports", ptr);
+		if (!l4)
+			perr(c, sub, ports, "ports need proto tcp or udp");
+		else
+			parse_ranges(c, ports, sub, 65535, -1, r);
+	}
+	if (types) {
+		snprintf(sub, sizeof(sub), "%s/icmp_types", ptr);
+		if (!icmp)
+			perr(c, sub, types, "icmp_types need proto icmp or icmpv6");
+		else if (ports)
+			perr(c, sub, types, "a rule has ports or icmp_types, not both");
+		else
+			parse_ranges(c, types, sub, 255, r->proto, r);
+	}
+}
+
+static void parse_flags(struct pctx *c, json_t *o, const char *ptr, struct rule *r)
+{
+	const char *acts[] = { "deny", "allow", NULL };
+	char sub[PTR_MAX];
+	json_t *v;
+	int a;
+
+	r->action = WARD_ACT_ALLOW;
+	snprintf(sub, sizeof(sub), "%s/action", ptr);
+	if ((v = json_object_get(o, "action")) && (a = get_enum(c, v, sub, acts)) >= 0)
+		r->action = a;
+	snprintf(sub, sizeof(sub), "%s/audit", ptr);
+	if ((v = json_object_get(o, "audit")))
+		(void)get_bool(c, v, sub, &r->audit);
+	r->log = c->p->default_log == POLICY_LOG_ALL ||
+		 (c->p->default_log == POLICY_LOG_DENIED && r->action == WARD_ACT_DENY);
+	snprintf(sub, sizeof(sub), "%s/log", ptr);
+	if ((v = json_object_get(o, "log")))
+		(void)get_bool(c, v, sub, &r->log);
+	r->rate_limit = -1;
+	snprintf(sub, sizeof(sub), "%s/rate_limit", ptr);
+	if ((v = json_object_get(o, "rate_limit"))) {
+		if (!json_is_string(v)) {
+			perr(c, sub, v, "must be the name of a rate limit");
+			return;
+		}
+		for (size_t i = 0; i < c->p->nrate_limits; i++)
+			if (c->p->rate_limits[i].name &&
+			    !strcmp(c->p->rate_limits[i].name, json_string_value(v)))
+				r->rate_limit = i;
+		if (r->rate_limit < 0)
+			perr(c, sub, v, "unknown rate limit");
+		else if (r->action != WARD_ACT_ALLOW)
+			perr(c, sub, v, "rate_limit only applies to allow rules");
+	}
+}
+
+static void parse_rule(struct pctx *c, json_t *o, const char *ptr, int dir, struct rule *r)
+{
+	const char *peer = dir == WARD_DIR_INGRESS ? "from" : "to";
+	char sub[PTR_MAX];
+	json_t *v;
+
+	r->dir = dir;
+	if (!json_is_object(o)) {
+		perr(c, ptr, o, "a rule is an object");
+		return;
+	}
+	check_keys(c, o, ptr, rule_keys[dir]);
+	snprintf(sub, sizeof(sub), "%s/id", ptr);
+	if (!(v = json_object_get(o, "id")))
+		perr(c, ptr, NULL, "missing required key \"id\"");
+	else
+		r->id = get_name(c, v, sub, true);
+	snprintf(sub, sizeof(sub), "%s/%s", ptr, peer);
+	if (!(v = json_object_get(o, peer)))
+		perr(c, ptr, NULL, "missing required key \"%s\"", peer);
+	else
+		parse_peers(c, v, sub, r);
+	parse_proto(c, o, ptr, r);
+	parse_ports(c, o, ptr, r);
+	parse_flags(c, o, ptr, r);
+}
+
+void parse_rules(struct pctx *c, json_t *root, const char *key, int dir)
+{
+	json_t *arr = json_object_get(root, key), *o;
+	struct policy *p = c->p;
+	char ptr[PTR_MAX];
+	struct rule *r;
+	size_t i;
+
+	if (!arr)
+		return;
+	snprintf(ptr, sizeof(ptr), "/%s", key);
+	if (!json_is_array(arr)) {
+		perr(c, ptr, arr, "must be an array of rules");
+		return;
+	}
+	if (p->nrules + json_array_size(arr) > WARD_MAX_RULES) {
+		perr(c, ptr, NULL, "too many rules: %zu, the limit is %d",
+		     p->nrules + json_array_size(arr), WARD_MAX_RULES);
+		return;
+	}
+	r = realloc(p->rules, (p->nrules + json_array_size(arr)) * sizeof(*r));
+	if (!r) {
+		c->oom = true;
+		return;
+	}
+	p->rules = r;
+	json_array_foreach(arr, i, o) {
+		r = &p->rules[p->nrules++];
+		memset(r, 0, sizeof(*r));
+		r->src_index = i;
+		snprintf(ptr, sizeof(ptr), "/%s/%zu", key, i);
+		parse_rule(c, o, ptr, dir, r);
+	}
+}
+
+static int cmp_rule_id(const void *a, const void *b, void *arg)
+{
+	const struct rule *rules = arg;
+	const char *x = rules[*(const size_t *)a].id, *y = rules[*(const size_t *)b].id;
+
+	if (!x || !y)
+		return !x - !y;
+	return strcmp(x, y);
+}
+
+void check_rules(struct pctx *c)
+{
+	struct policy *p = c->p;
+	char ptr[PTR_MAX];
+	size_t *idx;
+
+	if (p->nrules < 2)
+		return;
+	idx = calloc(p->nrules, sizeof(*idx));
+	if (!idx) {
+		c->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < p->nrules; i++)
+		idx[i] = i;
+	qsort_r(idx, p->nrules, sizeof(*idx), cmp_rule_id, p->rules);
+	for (size_t i = 1; i < p->nrules; i++) {
+		const struct rule *a = &p->rules[idx[i - 1]], *b = &p->rules[idx[i]];
+
+		if (!a->id || !b->id || strcmp(a->id, b->id))
+			continue;
+		if (idx[i] < idx[i - 1])
+			b = a;
+		snprintf(ptr, sizeof(ptr), "/%s/%zu/id",
+			 b->dir == WARD_DIR_INGRESS ? "ingress" : "egress", b->src_index);
+		perr(c, ptr, NULL, "duplicate rule id \"%s\"", b->id);
+	}
+	free(idx);
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Publish a compiled policy: fill the idle slot (tries, cfg, counters, rule
+ * names), then one write of ward_active makes it live. Packets read the
+ * slot once, so each sees the old policy or the new one, whole.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+
+/* Delete every key of a map (tries, hashes). */
+static int map_clear(int fd, size_t key_size)
+{
+	void *key = calloc(1, key_size);
+	int err = 0;
+
+	if (!key)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(fd, NULL, key)) {
+		if (bpf_map_delete_elem(fd, key)) {
+			err = -errno;
+			break;
+		}
+	}
+	free(key);
+	return err;
+}
+
+static int fill_tries(struct ward *w, __u32 idle, const struct compiled *c)
+{
+	char name[32];
+	int afd, rfd, err;
+
+	snprintf(name, sizeof(name), "ward_addrs_%u", idle);
+	afd = ward__map_fd(w, name);
+	snprintf(name, sizeof(name), "ward_rules_%u", idle);
+	rfd = ward__map_fd(w, name);
+	if (afd < 0 || rfd < 0)
+		return -ENOENT;
+	err = map_clear(afd, sizeof(struct ward_addr_key));
+	if (!err)
+		err = map_clear(rfd, sizeof(struct ward_rule_key));
+	for (size_t i = 0; i < c->naddrs && !err; i++)
+		if (bpf_map_update_elem(afd, &c->addrs[i].key, &c->addrs[i].val, BPF_ANY))
+			err = -errno;
+	for (size_t i = 0; i < c->nrules && !err; i++)
+		if (bpf_map_update_elem(rfd, &c->rules[i].key, &c->rules[i].val, BPF_ANY))
+			err = -errno;
+	return err;
+}
+
+/* Zero the idle slot's counters and name its rules. */
+static int fill_stats(struct ward *w, __u32 idle, const struct policy *p)
+{
+	int sfd = ward__map_fd(w, "ward_rule_stats"), ifd = ward__map_fd(w, "ward_rule_ids");
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	struct ward_counter *zero;
+
+	if (sfd < 0 || ifd < 0 || ncpu <= 0)
+		return -ENOENT;
+	zero = calloc(ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (__u32 i = 0; i < WARD_STAT_SLOTS && !err; i++) {
+		__u32 k = idle * WARD_STAT_SLOTS + i;
+
+		if (i == p->nrules)
+			i = WARD_MAX_RULES; /* skip to the default counters */
+		k = idle * WARD_STAT_SLOTS + i;
+		if (bpf_map_update_elem(sfd, &k, zero, BPF_ANY))
+			err = -errno;
+	}
+	free(zero);
+	for (__u32 i = 0; i < WARD_MAX_RULES && !err; i++) {
+		__u32 k = idle * WARD_MAX_RULES + i;
+		struct ward_rule_info info = {};
+
+		if (i >= p->nrules) {
+			if (!bpf_map_delete_elem(ifd, &k))
+				continue;
+			if (errno == ENOENT)
+				break; /* ids are dense: the rest is empty */
+			err = -errno;
+			continue;
+		}
+		snprintf(info.id, sizeof(info.id), "%s", p->rules[i].id);
+		info.dir = p->rules[i].dir;
+		info.action = p->rules[i].action;
+		info.flags = p->rules[i].audit ? WARD_RF_AUDIT : 0;
+		if (bpf_map_update_elem(ifd, &k, &info, BPF_ANY))
+			err = -errno;
+	}
+	return err;
+}
+
+static int write_meta(struct ward *w, const struct policy *p, __u32 generation)
+{
+	int fd = ward__map_fd(w, "ward_meta");
+	struct ward_meta m = {};
+	struct timespec ts;
+	__u32 zero = 0;
+
+	snprintf(m.name, sizeof(m.name), "%s", p->name ? p->name : "");
+	memcpy(m.sha256, p->sha256, sizeof(m.sha256));
+	m.revision = p->revision;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m.loaded_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	m.nrules = p->nrules;
+	m.abi_version = WARD_ABI_VERSION;
+	m.generation = generation;
+	return bpf_map_update_elem(fd, &zero, &m, BPF_ANY) ? -errno : 0;
+}
+
+int ward__publish(struct ward *w, const struct compiled *c, const struct policy *p)
+{
+	int afd = ward__map_fd(w, "ward_active"), cfd = ward__map_fd(w, "ward_cfg"), err;
+	struct ward_cfg live = {}, next = c->cfg;
+	__u32 zero = 0, active = 0, idle;
+
+	if (afd < 0 || cfd < 0)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(afd, &zero, &active))
+		return -errno;
+	active &= WARD_SLOTS - 1;
+	idle = active ^ 1;
+	if (bpf_map_lookup_elem(cfd, &active, &live))
+		return -errno;
+	err = fill_tries(w, idle, c);
+	if (!err)
+		err = fill_stats(w, idle, p);
+	if (err)
+		return err;
+	next.generation = live.generation + 1;
+	next.loaded = 1;
+	if (bpf_map_update_elem(cfd, &idle, &next, BPF_ANY))
+		return -errno;
+	/* the one write that publishes the whole policy */
+	if (bpf_map_update_elem(afd, &zero, &idle, BPF_ANY))
+		return -errno;
+	return write_meta(w, p, next.generation);
+}

@@ -1,0 +1,285 @@
+#!/usr/bin/env bash
+# Ward netns integration test: real traffic through a lab of network
+# namespaces (see lib.sh), policy tests/netns/lab-policy.json.
+#
+# Prints one line per check, "ok N - ..." or "not ok N - ...", diagnostics
+# as "# ..." on stderr, and ends with "P passed, F failed". Exits 1 on any
+# failure, including missing prerequisites (root, bpffs, build/ward): it never
+# passes silently. Cleans up after itself (EXIT trap), even when a check or
+# the script fails. Set LAB_KEEP=1 to keep the work dir (agent log, probes).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_KIND=test
+# shellcheck source=tests/netns/lib.sh
+. "$HERE/lib.sh"
+POLICY=$HERE/lab-policy.json
+
+N=0
+PASSED=0
+FAILED=0
+DONE=0
+
+pass() { N=$((N + 1)); PASSED=$((PASSED + 1)); echo "ok $N - $*"; }
+fail() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*"; }
+# check DESCRIPTION CMD...: one numbered line from CMD's exit status.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then pass "$desc"; else fail "$desc"; fi
+}
+not() { ! "$@"; }
+gt0() { [[ ${1:-} =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
+eq0() { [ "${1:-x}" = 0 ]; }
+
+# blocked_at SERVER_ROLE PROBE ARGS...: the probe got no answer AND its
+# token never reached SERVER_ROLE's listener (dropped on the way in, not
+# only on the way back).
+blocked_at() {
+	local server=$1
+	shift
+	! "$@" && ! lab_received "$server" "$PROBE_TOKEN"
+}
+
+on_exit() {
+	local rc=$?
+	set +e
+	trap - INT TERM
+	if [ "$DONE" != 1 ]; then
+		fail "test script ran to completion (stopped with status $rc at line ${LAST_LINE:-?})"
+	fi
+	if [ "$FAILED" -gt 0 ] && [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
+		agent_log_tail 25
+		if [ -f "$LAB_DIR/probes.log" ]; then
+			echo "# --- last lines of $LAB_DIR/probes.log" >&2
+			tail -n 15 "$LAB_DIR/probes.log" | sed 's/^/#   /' >&2
+		fi
+	fi
+	lab_cleanup
+	echo "$PASSED passed, $FAILED failed"
+	if [ "$FAILED" -eq 0 ] && [ "$DONE" = 1 ]; then exit 0; fi
+	exit 1
+}
+trap 'LAST_LINE=$LINENO' ERR
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- prerequisites -----------------------------------------------------------
+if ! lab_require; then
+	echo "# cannot run the netns tests: $LAB_WHY" >&2
+	fail "prerequisites: $LAB_WHY"
+	DONE=1
+	exit 1
+fi
+
+# ---- helpers on ward's JSON ------------------------------------------------------
+STATS=
+# stat_val KEY...: a number from the saved `ward stats --json`, "" if absent.
+stat_val() {
+	python3 - "$STATS" "$@" <<'EOF' 2>/dev/null || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+for k in sys.argv[2:]:
+    d = d[k]
+print(int(d))
+EOF
+}
+# rule_packets ID DIRECTION: packets counted for that rule ("" if not listed).
+rule_packets() {
+	python3 - "$STATS" "$1" "$2" <<'EOF' 2>/dev/null || true
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = [r for r in d["rules"] if r["id"] == sys.argv[2] and r["direction"] == sys.argv[3]]
+if rows:
+    print(sum(int(r["packets"]) for r in rows))
+EOF
+}
+
+# status_json_ok: `ward status --json` describes this lab and this policy.
+status_json_ok() {
+	local out
+	out=$(ward_node status --json 2>>"$LAB_DIR/agent.log") || {
+		echo "# ward status --json failed" >&2
+		return 1
+	}
+	python3 - "$POLICY" "$IF_ALLOWED" "$IF_DENIED" "$(sha256sum <"$POLICY" | cut -d' ' -f1)" \
+		"$out" <<'EOF'
+import json, sys
+pol = json.load(open(sys.argv[1]))
+ifaces = {sys.argv[2], sys.argv[3]}
+sha = sys.argv[4]
+errs = []
+try:
+    s = json.loads(sys.argv[5])
+except ValueError as e:
+    print("# status --json is not JSON: %s" % e, file=sys.stderr)
+    sys.exit(1)
+if s.get("enforcing") is not True:
+    errs.append("enforcing is %r" % s.get("enforcing"))
+p = s.get("policy") or {}
+nrules = len(pol.get("ingress", [])) + len(pol.get("egress", []))
+for k, want in (("name", pol["name"]), ("revision", pol["revision"]), ("mode", "enforce"),
+                ("rules", nrules), ("sha256", sha)):
+    if p.get(k) != want:
+        errs.append("policy.%s is %r, want %r" % (k, p.get(k), want))
+seen = {}
+for i in s.get("interfaces") or []:
+    seen[i.get("name")] = i
+if set(seen) != ifaces:
+    errs.append("interfaces %r, want %r" % (sorted(seen), sorted(ifaces)))
+for name, i in seen.items():
+    if i.get("xdp") != "native":
+        errs.append("%s: xdp %r, want native" % (name, i.get("xdp")))
+    if i.get("tc") is not True:
+        errs.append("%s: tc %r, want true" % (name, i.get("tc")))
+    if not isinstance(i.get("ifindex"), int) or i["ifindex"] <= 0:
+        errs.append("%s: ifindex %r" % (name, i.get("ifindex")))
+for e in errs:
+    print("# status --json: " + e, file=sys.stderr)
+sys.exit(1 if errs else 0)
+EOF
+}
+
+# xdp_native_on IF: the kernel itself shows a native (driver) XDP program.
+xdp_native_on() {
+	in_ns node ip link show dev "$1" 2>/dev/null | grep -q 'prog/xdp' &&
+		in_ns node ip link show dev "$1" 2>/dev/null | head -n1 | grep -qw xdp
+}
+no_xdp_on() {
+	local out
+	out=$(in_ns node ip link show dev "$1" 2>&1) || return 1
+	! grep -q 'xdp' <<<"$out"
+}
+pins_gone() {
+	[ ! -e "$LAB_PIN" ] || [ -z "$(ls -A "$LAB_PIN" 2>/dev/null)" ]
+}
+neigh_ok() { # FAMILY(4|6)
+	local a d nd
+	if [ "$1" = 4 ]; then a=$ALLOWED_V4 d=$DENIED_V4 nd=$NODE_DENIED_V4; else
+		a=$ALLOWED_V6 d=$DENIED_V6 nd=$NODE_DENIED_V6; fi
+	lab_neigh_resolved node "$a" && lab_neigh_resolved node "$d" &&
+		lab_neigh_resolved denied "$nd"
+}
+
+# ---- lab ----------------------------------------------------------------------
+lab_note "lab $LAB_ID: namespaces $NS_NODE $NS_ALLOWED $NS_DENIED, pins $LAB_PIN"
+lab_setup
+lab_serve node tcp 8000
+lab_serve node tcp 8001
+lab_serve node tcp 9000
+lab_serve node udp 5353
+lab_serve allowed tcp 7000
+lab_serve allowed tcp 7001
+lab_serve denied tcp 7000
+for spec in "node tcp 8000" "node tcp 8001" "node tcp 9000" "node udp 5353" \
+	"allowed tcp 7000" "allowed tcp 7001" "denied tcp 7000"; do
+	# shellcheck disable=SC2086
+	lab_wait_listening $spec
+done
+
+check "ward check accepts tests/netns/lab-policy.json" ward_node check "$POLICY"
+
+agent_start "$POLICY"
+if agent_wait_enforcing 15; then
+	pass "ward status exits 0 once ward run enforces (within 15 s)"
+else
+	fail "ward status exits 0 once ward run enforces (within 15 s)"
+	pid_alive "$LAB_AGENT_PID" || lab_note "the agent exited"
+	DONE=1 # nothing below means anything without an agent
+	exit 1
+fi
+check "agent still running after start-up" pid_alive "$LAB_AGENT_PID"
+check "ward status --json: enforcing, policy name/revision/sha256/rules/mode, both interfaces native XDP + TC" \
+	status_json_ok
+check "kernel shows native XDP on $IF_ALLOWED and $IF_DENIED" \
+	eval "xdp_native_on $IF_ALLOWED && xdp_native_on $IF_DENIED"
+
+# ---- traffic, IPv4 and IPv6 ------------------------------------------------------
+for fam in 4 6; do
+	if [ "$fam" = 4 ]; then
+		v=IPv4 na=$NODE_ALLOWED_V4 nd=$NODE_DENIED_V4 a=$ALLOWED_V4 d=$DENIED_V4
+	else
+		v=IPv6 na=$NODE_ALLOWED_V6 nd=$NODE_DENIED_V6 a=$ALLOWED_V6 d=$DENIED_V6
+	fi
+	check "allowed client -> node tcp/8000 delivered ($v)" probe_tcp allowed "$na" 8000
+	check "allowed client -> node udp/5353 delivered ($v)" probe_udp allowed "$na" 5353
+	check "allowed client -> node ping delivered ($v)" probe_ping allowed "$na"
+	check "allowed client -> node tcp/9000 blocked, no rule ($v)" \
+		blocked_at node probe_tcp allowed "$na" 9000
+	check "allowed client -> node tcp/8001 blocked, deny rule beats allow rule ($v)" \
+		blocked_at node probe_tcp allowed "$na" 8001
+	check "denied client -> node tcp/8000 blocked ($v)" blocked_at node probe_tcp denied "$nd" 8000
+	check "denied client -> node udp/5353 blocked ($v)" blocked_at node probe_udp denied "$nd" 5353
+	check "denied client -> node ping blocked ($v)" not probe_ping denied "$nd"
+	check "node -> allowed client tcp/7000 delivered, egress rule ($v)" probe_tcp node "$a" 7000
+	check "node -> allowed client tcp/7001 blocked, egress default deny ($v)" \
+		blocked_at allowed probe_tcp node "$a" 7001
+	check "node -> denied client tcp/7000 blocked, egress default deny ($v)" \
+		blocked_at denied probe_tcp node "$d" 7000
+	check "node -> denied client ping blocked, egress default deny ($v)" not probe_ping node "$d"
+	if [ "$fam" = 4 ]; then what=ARP; else what="neighbour discovery"; fi
+	check "$what passes: node resolved both clients, denied client resolved node ($v)" neigh_ok "$fam"
+done
+
+# ---- counters -----------------------------------------------------------------
+STATS=$LAB_DIR/stats.json
+if ward_node stats --json >"$STATS" 2>>"$LAB_DIR/agent.log" && python3 -m json.tool "$STATS" >/dev/null 2>&1; then
+	pass "ward stats --json prints JSON"
+else
+	fail "ward stats --json prints JSON"
+fi
+for r in api dns ping ping6 backend-replies; do
+	check "rule $r (ingress allow) counted packets" gt0 "$(rule_packets "$r" ingress)"
+done
+for r in backend api-replies dns-replies ping-replies ping6-replies; do
+	check "rule $r (egress allow) counted packets" gt0 "$(rule_packets "$r" egress)"
+done
+check "rule api-8001-deny (ingress deny) counted packets" gt0 "$(rule_packets api-8001-deny ingress)"
+check "verdicts ingress drop_default > 0" gt0 "$(stat_val verdicts ingress drop_default packets)"
+check "verdicts egress drop_default > 0" gt0 "$(stat_val verdicts egress drop_default packets)"
+check "verdicts ingress drop_rule > 0" gt0 "$(stat_val verdicts ingress drop_rule packets)"
+check "verdicts ingress/egress pass_rule > 0" eval \
+	'gt0 "$(stat_val verdicts ingress pass_rule packets)" && gt0 "$(stat_val verdicts egress pass_rule packets)"'
+check "verdicts pass_arp > 0 both directions" eval \
+	'gt0 "$(stat_val verdicts ingress pass_arp packets)" && gt0 "$(stat_val verdicts egress pass_arp packets)"'
+check "verdicts pass_nd > 0 both directions" eval \
+	'gt0 "$(stat_val verdicts ingress pass_nd packets)" && gt0 "$(stat_val verdicts egress pass_nd packets)"'
+check "defaults ingress/egress deny counted packets" eval \
+	'gt0 "$(stat_val defaults ingress deny packets)" && gt0 "$(stat_val defaults egress deny packets)"'
+check "no lab packet counted as malformed" eval \
+	'eq0 "$(stat_val verdicts ingress drop_malformed packets)" && eq0 "$(stat_val verdicts egress drop_malformed packets)"'
+check "ward stats (table) exits 0" eval 'ward_node stats >/dev/null 2>&1'
+
+# ---- the agent dies: enforcement stays -------------------------------------------
+kill -KILL "$LAB_AGENT_PID" 2>/dev/null || true
+stop_pid "$LAB_AGENT_PID" KILL 2
+check "agent killed with SIGKILL" not pid_alive "$LAB_AGENT_PID"
+LAB_AGENT_PID=
+check "ward status still exits 0 with the agent gone (pinned enforcement)" \
+	eval 'ward_node status >/dev/null 2>&1'
+check "after SIGKILL: denied client -> node tcp/8000 still blocked (IPv4)" \
+	blocked_at node probe_tcp denied "$NODE_DENIED_V4" 8000
+check "after SIGKILL: denied client -> node ping still blocked (IPv6)" \
+	not probe_ping denied "$NODE_DENIED_V6"
+check "after SIGKILL: allowed client -> node tcp/8000 still delivered (IPv4)" \
+	probe_tcp allowed "$NODE_ALLOWED_V4" 8000
+check "after SIGKILL: allowed client -> node udp/5353 still delivered (IPv6)" \
+	probe_udp allowed "$NODE_ALLOWED_V6" 5353
+
+# ---- detach -----------------------------------------------------------------------
+check "ward detach exits 0" eval 'ward_node detach >>"$LAB_DIR/agent.log" 2>&1'
+check "ward status exits non-zero after detach" not eval 'ward_node status >/dev/null 2>&1'
+check "pins removed ($LAB_PIN gone or empty)" pins_gone
+check "no XDP program left on $IF_ALLOWED and $IF_DENIED" \
+	eval "no_xdp_on $IF_ALLOWED && no_xdp_on $IF_DENIED"
+check "after detach: denied client -> node tcp/8000 delivered (IPv4)" \
+	probe_tcp denied "$NODE_DENIED_V4" 8000
+check "after detach: denied client -> node tcp/8000 delivered (IPv6)" \
+	probe_tcp denied "$NODE_DENIED_V6" 8000
+check "after detach: node -> denied client ping delivered (IPv4)" probe_ping node "$DENIED_V4"
+
+# ---- cleanup --------------------------------------------------------------------
+lab_cleanup
+check "cleanup: lab namespaces and pin directory removed" lab_is_clean
+DONE=1
