@@ -44,6 +44,11 @@ void diags__print(const struct diags *d, const char *file, FILE *out)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct diag *g = &d->v[i];
 
+		if (!g->line && !g->pointer[0]) { /* about the file, not a value */
+			fprintf(out, "%s: %s%s\n", file, g->warning ? "warning: " : "",
+				g->reason ? g->reason : "(out of memory)");
+			continue;
+		}
 		fprintf(out, "%s:%d:%d: %s%s: ", file, g->line, g->col,
 			g->warning ? "warning: " : "", g->pointer[0] ? g->pointer : "/");
 		if (g->value)
@@ -61,4 +66,19 @@ void diags__free(struct diags *d)
 	}
 	free(d->v);
 	memset(d, 0, sizeof(*d));
+}
+
+static int cmp_diag(const void *a, const void *b)
+{
+	const struct diag *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line - y->line;
+	return x->col - y->col;
+}
+
+void diags__sort(struct diags *d)
+{
+	if (d->n > 1)
+		qsort(d->v, d->n, sizeof(*d->v), cmp_diag);
 }

@@ -90,6 +90,8 @@ struct diags {
 };
 
 void diags__free(struct diags *d);
+/* Order by line, then column. */
+void diags__sort(struct diags *d);
 /* Print every diag as FILE:LINE:COL: /pointer: value: reason. */
 void diags__print(const struct diags *d, const char *file, FILE *out);
 void diags__add(struct diags *d, bool warning, const char *pointer, const char *value,

@@ -32,8 +32,10 @@ static void parse_header(struct pctx *c, json_t *root)
 	v = json_object_get(root, "version");
 	if (!v)
 		perr(c, "", NULL, "missing required key \"version\"");
-	else if (get_int(c, v, "/version", 1, 1, &n) == 0)
-		p->version = n;
+	else if (!json_is_integer(v) || json_integer_value(v) != 1)
+		perr(c, "/version", v, "unsupported policy version (this ward reads version 1)");
+	else
+		p->version = 1;
 	v = json_object_get(root, "name");
 	if (!v)
 		perr(c, "", NULL, "missing required key \"name\"");
@@ -235,6 +237,7 @@ int policy__parse(const char *text, size_t len, struct policy *ret, struct diags
 	if (c.oom)
 		diags__add(diags, false, "", NULL, "out of memory");
 	json_pos__resolve(text, len, diags);
+	diags__sort(diags);
 	if (diags->nerrors) {
 		policy__free(ret);
 		return -EINVAL;

@@ -7,6 +7,8 @@ which=${1:-all}
 BUILD=${BUILD:-build}
 passed=0
 failed=0
+tests_passed=0
+tests_failed=0
 failed_names=()
 
 need_root() {
@@ -26,6 +28,7 @@ run_suite() {
 	echo "=== suite $name: $*"
 	"$@" 2>&1 | tee "$log"
 	rc=${PIPESTATUS[0]}
+	count_tests "$log" "$rc"
 	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
 		echo "=== suite $name: PASS ($((SECONDS - start)) s)"
@@ -36,10 +39,30 @@ run_suite() {
 	fi
 }
 
+# Add a suite's own test counts ("N passed, N failed", or cmocka's summary).
+count_tests() {
+	local log=$1 rc=$2 line p f
+	line=$(grep -E '(^|: )[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+	if [ -n "$line" ]; then
+		p=$(echo "$line" | sed -E 's/.*(^|: )([0-9]+) passed, ([0-9]+) failed.*/\2/')
+		f=$(echo "$line" | sed -E 's/.*(^|: )([0-9]+) passed, ([0-9]+) failed.*/\3/')
+	else
+		p=$(grep -E '^\[  PASSED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+		f=$(grep -E '^\[  FAILED  \] [0-9]+ test' "$log" | awk '{s+=$4} END {print s+0}')
+	fi
+	[ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ] && f=1 # a crash counts as a failure
+	tests_passed=$((tests_passed + ${p:-0}))
+	tests_failed=$((tests_failed + ${f:-0}))
+}
+
+cannot_run() {
+	failed=$((failed + 1)); failed_names+=("$1"); tests_failed=$((tests_failed + 1))
+}
+
 suite_unit()  { run_suite unit "$BUILD/tests/test_policy"; }
-suite_bpf()   { need_root bpf && run_suite bpf "$BUILD/tests/test_bpf" || { failed=$((failed + 1)); failed_names+=(bpf); }; }
-suite_model() { need_root model && run_suite model "$BUILD/tests/test_model" || { failed=$((failed + 1)); failed_names+=(model); }; }
-suite_netns() { need_root netns && run_suite netns tests/netns/test_lab.sh || { failed=$((failed + 1)); failed_names+=(netns); }; }
+suite_bpf()   { need_root bpf && run_suite bpf "$BUILD/tests/test_bpf" || cannot_run bpf; }
+suite_model() { need_root model && run_suite model "$BUILD/tests/test_model" || cannot_run model; }
+suite_netns() { need_root netns && run_suite netns tests/netns/test_lab.sh || cannot_run netns; }
 suite_cli()   { run_suite cli tests/cli/test_cli.sh; }
 
 case $which in
@@ -54,5 +77,6 @@ esac
 
 echo
 [ $failed -gt 0 ] && echo "failed suites: ${failed_names[*]}"
-echo "suites: $passed passed, $failed failed"
-exit $((failed > 0))
+echo "suites: $passed of $((passed + failed)) passed"
+echo "$tests_passed passed, $tests_failed failed"
+exit $((failed > 0 || tests_failed > 0))
