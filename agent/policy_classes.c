@@ -235,7 +235,8 @@ int classes__build(const struct policy *p, struct classes *cl, struct addr_entry
 	}
 	if (err)
 		goto cleanup;
-	qsort(v, n, sizeof(*v), cmp_node);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_node);
 	n = dedup_nodes(v, n);
 	stack = calloc(n ? n : 1, sizeof(*stack));
 	out = calloc(n ? n : 1, sizeof(*out));

@@ -32,7 +32,9 @@ static void parse_header(struct pctx *c, json_t *root)
 	v = json_object_get(root, "version");
 	if (!v)
 		perr(c, "", NULL, "missing required key \"version\"");
-	else if (!json_is_integer(v) || json_integer_value(v) != 1)
+	else if (!json_is_integer(v))
+		perr(c, "/version", v, "must be an integer");
+	else if (json_integer_value(v) != 1)
 		perr(c, "/version", v, "unsupported policy version (this ward reads version 1)");
 	else
 		p->version = 1;

@@ -112,7 +112,7 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 	__builtin_memcpy(p->dst, &ip6->daddr, 16);
 	nh = ip6->nexthdr;
 #pragma unroll
-	for (int i = 0; i < WARD_MAX_EXT_HDRS; i++) {
+	for (int i = 0; i <= WARD_MAX_EXT_HDRS; i++) { /* the last turn reads l4 */
 		struct ipv6_opt_hdr *opt;
 		struct frag_hdr { __u8 nexthdr; __u8 res; __be16 frag_off; __be32 id; } *fh;
 

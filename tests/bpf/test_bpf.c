@@ -13,6 +13,7 @@
  *
  * Output: "ok N - name" / "not ok N - name: expected ... got ...", then
  * "N passed, N failed". Exit 1 on any failure, or when BPF cannot be loaded.
+ * TEST_BPF_PCAP=FILE writes every frame run to FILE (tcpdump -r FILE).
  */
 #include <errno.h>
 #include <stdarg.h>
