@@ -44,13 +44,13 @@ void diags__print(const struct diags *d, const char *file, FILE *out)
 	for (size_t i = 0; i < d->n; i++) {
 		const struct diag *g = &d->v[i];
 
-		if (!g->line && !g->pointer[0]) { /* about the file, not a value */
-			fprintf(out, "%s: %s%s\n", file, g->warning ? "warning: " : "",
-				g->reason ? g->reason : "(out of memory)");
-			continue;
-		}
-		fprintf(out, "%s:%d:%d: %s%s: ", file, g->line, g->col,
-			g->warning ? "warning: " : "", g->pointer[0] ? g->pointer : "/");
+		if (g->line)
+			fprintf(out, "%s:%d:%d: ", file, g->line, g->col);
+		else /* about the file, or a value the document does not have */
+			fprintf(out, "%s: ", file);
+		fprintf(out, "%s", g->warning ? "warning: " : "");
+		if (g->pointer[0] || g->line)
+			fprintf(out, "%s: ", g->pointer[0] ? g->pointer : "/");
 		if (g->value)
 			fprintf(out, "%s: ", g->value);
 		fprintf(out, "%s\n", g->reason ? g->reason : "(out of memory)");

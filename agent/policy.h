@@ -71,6 +71,8 @@ struct policy {
 	struct rule *rules;                 /* ingress then egress, doc order */
 	size_t nrules;
 	uint8_t sha256[32];                 /* of the source bytes           */
+	char *src;                          /* the source text, to locate    */
+	size_t srclen;                      /* compiler warnings             */
 };
 
 enum { POLICY_LOG_NONE = 0, POLICY_LOG_DENIED = 1, POLICY_LOG_ALL = 2 };

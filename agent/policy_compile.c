@@ -14,6 +14,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include "compile_int.h"
+#include "json_pos.h"
 
 #define PORT_SPACE 65536u /* values of the 16-bit port slot */
 
@@ -39,7 +40,11 @@ struct ctx {
 	uint32_t *stamp;     /* per rule: last class it was added for */
 	size_t **term_rules; /* rules referring to each term */
 	size_t *nterm_rules;
+	uint8_t *seen;       /* per rule: SEEN_* */
 };
+
+#define SEEN_MATCHES 1 /* some address is in the rule's peers */
+#define SEEN_DECIDES 2 /* some compiled entry credits the rule */
 
 static const struct policy *rank_policy;
 
@@ -60,7 +65,7 @@ static int cmp_rank(const void *a, const void *b)
 }
 
 static void out_add(struct out *o, uint32_t cls, uint8_t dir, uint8_t proto, uint32_t port,
-		    uint32_t plen, const struct ctx *c, size_t rule)
+		    uint32_t plen, struct ctx *c, size_t rule)
 {
 	const struct rule *r = &c->p->rules[rule];
 	struct rule_entry *e;
@@ -86,6 +91,7 @@ static void out_add(struct out *o, uint32_t cls, uint8_t dir, uint8_t proto, uin
 	e->key.proto = proto;
 	e->key.port = htons(port);
 	e->val.rule_idx = rule;
+	c->seen[rule] |= SEEN_DECIDES;
 	e->val.action = r->action;
 	e->val.flags = (r->audit ? WARD_RF_AUDIT : 0) | (r->log ? WARD_RF_LOG : 0);
 	e->val.rl_slot = r->rate_limit + 1;
@@ -304,6 +310,7 @@ static void class_rules(struct ctx *c, const struct classes *cl, uint32_t cls)
 			if (c->stamp[r] == cls)
 				continue;
 			c->stamp[r] = cls;
+			c->seen[r] |= SEEN_MATCHES;
 			c->rules[c->nrules++] = r;
 		}
 	}
@@ -339,7 +346,8 @@ static int rank_rules(struct ctx *c)
 	c->by_rank = calloc(n + 1, sizeof(*c->by_rank));
 	c->rules = calloc(n + 1, sizeof(*c->rules));
 	c->stamp = calloc(n + 1, sizeof(*c->stamp));
-	if (!c->rank || !c->by_rank || !c->rules || !c->stamp)
+	c->seen = calloc(n + 1, sizeof(*c->seen));
+	if (!c->rank || !c->by_rank || !c->rules || !c->stamp || !c->seen)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		c->by_rank[i] = i;
@@ -360,6 +368,62 @@ static void ctx_free(struct ctx *c)
 	free(c->by_rank);
 	free(c->rules);
 	free(c->stamp);
+	free(c->seen);
+}
+
+static void rule_ptr(const struct rule *r, char *buf, size_t n)
+{
+	snprintf(buf, n, "/%s/%zu", r->dir == WARD_DIR_INGRESS ? "ingress" : "egress",
+		 r->src_index);
+}
+
+static bool covers(const struct rule *r, int proto, uint16_t port)
+{
+	if (r->proto != POLICY_PROTO_ANY && r->proto != proto)
+		return false;
+	if (!r->nports || r->proto == POLICY_PROTO_ANY)
+		return true;
+	for (size_t i = 0; i < r->nports; i++)
+		if (r->ports[i].lo <= port && port <= r->ports[i].hi)
+			return true;
+	return false;
+}
+
+/* Warnings: they never change the exit status (docs/policy.md). */
+static void compile_warnings(const struct policy *p, const uint8_t *seen, struct diags *d)
+{
+	bool ssh = false;
+	char ptr[64];
+
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+
+		rule_ptr(r, ptr, sizeof(ptr));
+		if (!(seen[i] & SEEN_MATCHES))
+			diags__add(d, true, ptr, NULL,
+				   "rule \"%s\" can never match: its addresses are all excepted", r->id);
+		else if (!(seen[i] & SEEN_DECIDES))
+			diags__add(d, true, ptr, NULL,
+				   "rule \"%s\" has no effect: every packet it matches is decided by "
+				   "a deny rule or by a rule with a smaller id (shadowed)", r->id);
+		if (r->action == WARD_ACT_DENY && r->proto == IPPROTO_ICMPV6) {
+			for (int t = 133; t <= 136; t++) {
+				if (covers(r, IPPROTO_ICMPV6, t)) {
+					diags__add(d, true, ptr, NULL,
+						   "IPv6 neighbour discovery (ICMPv6 133-136) always "
+						   "passes; this deny does not apply to it");
+					break;
+				}
+			}
+		}
+		if (r->dir == WARD_DIR_INGRESS && r->action == WARD_ACT_ALLOW &&
+		    (seen[i] & SEEN_DECIDES) && covers(r, 6, 22))
+			ssh = true;
+	}
+	if (p->defaults[WARD_DIR_INGRESS] == WARD_ACT_DENY && p->mode == WARD_MODE_ENFORCE && !ssh)
+		diags__add(d, true, "/defaults/ingress", NULL,
+			   "ingress default is deny and no rule allows SSH (tcp/22) in: make sure "
+			   "management can still reach this host");
 }
 
 int policy__compile(const struct policy *p, struct compiled *ret, struct diags *diags)
@@ -401,12 +465,17 @@ int policy__compile(const struct policy *p, struct compiled *ret, struct diags *
 			   WARD_MAX_POLICY_ENT);
 	if (diags->nerrors)
 		err = -E2BIG;
+	else
+		compile_warnings(p, c.seen, diags);
 cleanup:
 	free(c.out.v);
 	ctx_free(&c);
 	classes__free(&cl);
 	if (err)
 		compiled__free(ret);
+	if (p->src)
+		json_pos__resolve(p->src, p->srclen, diags);
+	diags__sort(diags);
 	return err;
 }
 

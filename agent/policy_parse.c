@@ -236,6 +236,14 @@ int policy__parse(const char *text, size_t len, struct policy *ret, struct diags
 	}
 	json_decref(root);
 	sha256(text, len, ret->sha256);
+	ret->src = malloc(len + 1);
+	if (ret->src) {
+		memcpy(ret->src, text, len);
+		ret->src[len] = '\0';
+		ret->srclen = len;
+	} else {
+		c.oom = true;
+	}
 	if (c.oom)
 		diags__add(diags, false, "", NULL, "out of memory");
 	json_pos__resolve(text, len, diags);
@@ -292,6 +300,7 @@ void policy__free(struct policy *p)
 	if (!p)
 		return;
 	free(p->name);
+	free(p->src);
 	for (size_t i = 0; i < p->nterms; i++) {
 		free(p->terms[i].name);
 		free(p->terms[i].set.incl);
