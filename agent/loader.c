@@ -11,6 +11,7 @@
 #include <bpf/libbpf.h>
 #include "loader.h"
 #include "log.h"
+#include "netlink.h"
 #include "pins.h"
 #include "ward.skel.h"
 
@@ -175,10 +176,17 @@ static int record_iface(struct ward *w, int ifindex, const char *ifname)
 
 int ward__attach(struct ward *w, const char *ifname, enum xdp_mode mode)
 {
-	int ifindex = if_nametoindex(ifname), err;
+	struct link_info li;
+	int ifindex, err;
 
-	if (!ifindex)
-		return -ENODEV;
+	err = netlink__link(ifname, &li);
+	if (err)
+		return err;
+	ifindex = li.ifindex;
+	pr_debug("%s: ifindex %d, %s%s%s\n", ifname, ifindex, li.up ? "up" : "down",
+		 li.kind[0] ? ", " : "", li.kind);
+	if (!li.up)
+		pr_warn("%s: link is down; enforcing anyway, it applies when it comes up\n", ifname);
 	err = attach_xdp(w, ifindex, ifname, mode);
 	if (err) {
 		pr_warn("%s: attach XDP: %s\n", ifname, strerror(-err));
