@@ -168,9 +168,13 @@ static int record_iface(struct ward *w, int ifindex, const char *ifname)
 	v.ifindex = ifindex;
 	snprintf(v.name, sizeof(v.name), "%s", ifname);
 	v.flags = WARD_IF_TC;
-	if (!bpf_xdp_query(ifindex, 0, &q))
+	if (!bpf_xdp_query(ifindex, 0, &q)) {
 		v.flags |= q.attach_mode == XDP_ATTACHED_SKB ? WARD_IF_XDP_GENERIC
 							     : WARD_IF_XDP_NATIVE;
+		if (q.attach_mode == XDP_ATTACHED_SKB)
+			pr_warn("%s: the driver has no native XDP: generic mode, slower but "
+				"enforcing\n", ifname);
+	}
 	return bpf_map_update_elem(fd, &free_slot, &v, BPF_ANY) ? -errno : 0;
 }
 

@@ -23,8 +23,8 @@ struct ward {
 
 /*
  * Open and load the programs. With a pin path, maps are pinned there and
- * maps already pinned are reused (adoption: counters, live policy and
- * conntrack survive a restart). trace: record each decision in ward_trace.
+ * maps already pinned are reused (adoption: counters and the live policy
+ * survive a restart). trace: record each decision in ward_trace.
  */
 int ward__load(struct ward *w, const char *pin_path, bool trace);
 void ward__close(struct ward *w);

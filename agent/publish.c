@@ -115,6 +115,24 @@ static int write_meta(struct ward *w, const struct policy *p, __u32 generation)
 	return bpf_map_update_elem(fd, &zero, &m, BPF_ANY) ? -errno : 0;
 }
 
+/*
+ * Return only when no program can still be using the old slot, so that the
+ * next publish may rewrite it. Updating a map-in-map waits for every running
+ * program (synchronize_rcu in the kernel): rewrite one outer slot with the
+ * inner map it already holds.
+ */
+static int wait_readers(struct ward *w, __u32 old)
+{
+	int outer = ward__map_fd(w, "ward_addr_slots"), inner;
+	char name[32];
+
+	snprintf(name, sizeof(name), "ward_addrs_%u", old);
+	inner = ward__map_fd(w, name);
+	if (outer < 0 || inner < 0)
+		return -ENOENT;
+	return bpf_map_update_elem(outer, &old, &inner, BPF_ANY) ? -errno : 0;
+}
+
 int ward__publish(struct ward *w, const struct compiled *c, const struct policy *p)
 {
 	int afd = ward__map_fd(w, "ward_active"), cfd = ward__map_fd(w, "ward_cfg"), err;
@@ -141,5 +159,8 @@ int ward__publish(struct ward *w, const struct compiled *c, const struct policy 
 	/* the one write that publishes the whole policy */
 	if (bpf_map_update_elem(afd, &zero, &idle, BPF_ANY))
 		return -errno;
-	return write_meta(w, p, next.generation);
+	err = write_meta(w, p, next.generation);
+	if (!err)
+		err = wait_readers(w, active);
+	return err;
 }

@@ -13,7 +13,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_KIND=test
 # shellcheck source=tests/netns/lib.sh
 . "$HERE/lib.sh"
-POLICY=$HERE/lab-policy.json
+POLICY=${WARD_LAB_POLICY:-$HERE/lab-policy.json} # override only to test this test
 
 N=0
 PASSED=0
@@ -50,6 +50,10 @@ on_exit() {
 	fi
 	if [ "$FAILED" -gt 0 ] && [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
 		agent_log_tail 25
+		if [ -s "$LAB_DIR/stats.flat" ]; then
+			echo "# --- ward stats --json, flattened (non-zero)" >&2
+			awk '$2 != 0' "$LAB_DIR/stats.flat" | sed 's/^/#   /' >&2
+		fi
 		if [ -f "$LAB_DIR/probes.log" ]; then
 			echo "# --- last lines of $LAB_DIR/probes.log" >&2
 			tail -n 15 "$LAB_DIR/probes.log" | sed 's/^/#   /' >&2
@@ -74,27 +78,39 @@ if ! lab_require; then
 fi
 
 # ---- helpers on ward's JSON ------------------------------------------------------
+# The saved `ward stats --json`, flattened once (one python3 start) into
+# "path value" lines: verdicts.ingress.drop_default.packets 12,
+# rule.ingress.api.packets 3 (summed if a rule is listed more than once).
 STATS=
-# stat_val KEY...: a number from the saved `ward stats --json`, "" if absent.
-stat_val() {
-	python3 - "$STATS" "$@" <<'EOF' 2>/dev/null || true
+STATS_FLAT=
+flatten_stats() {
+	python3 - "$STATS" >"$STATS_FLAT" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
-for k in sys.argv[2:]:
-    d = d[k]
-print(int(d))
+out = {}
+def walk(prefix, v):
+    if isinstance(v, dict):
+        for k, x in v.items():
+            walk(prefix + [str(k)], x)
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        out[".".join(prefix)] = int(v)
+for k in ("verdicts", "defaults"):
+    walk([k], d[k])
+for r in d["rules"]:
+    for c in ("packets", "bytes"):
+        key = "rule.%s.%s.%s" % (r["direction"], r["id"], c)
+        out[key] = out.get(key, 0) + int(r[c])
+for k, v in sorted(out.items()):
+    print(k, v)
 EOF
+}
+# stat_val KEY...: a number from the flattened stats, "" if absent.
+stat_val() {
+	local IFS=.
+	awk -v k="$*" '$1 == k { print $2 }' "$STATS_FLAT" 2>/dev/null || true
 }
 # rule_packets ID DIRECTION: packets counted for that rule ("" if not listed).
-rule_packets() {
-	python3 - "$STATS" "$1" "$2" <<'EOF' 2>/dev/null || true
-import json, sys
-d = json.load(open(sys.argv[1]))
-rows = [r for r in d["rules"] if r["id"] == sys.argv[2] and r["direction"] == sys.argv[3]]
-if rows:
-    print(sum(int(r["packets"]) for r in rows))
-EOF
-}
+rule_packets() { stat_val rule "$2" "$1" packets; }
 
 # status_json_ok: `ward status --json` describes this lab and this policy.
 status_json_ok() {
@@ -178,7 +194,8 @@ for spec in "node tcp 8000" "node tcp 8001" "node tcp 9000" "node udp 5353" \
 	lab_wait_listening $spec
 done
 
-check "ward check accepts tests/netns/lab-policy.json" ward_node check "$POLICY"
+check "ward check accepts tests/netns/lab-policy.json" \
+	eval 'ward_node check "$POLICY" >>"$LAB_DIR/check.log" 2>&1'
 
 agent_start "$POLICY"
 if agent_wait_enforcing 15; then
@@ -224,7 +241,8 @@ done
 
 # ---- counters -----------------------------------------------------------------
 STATS=$LAB_DIR/stats.json
-if ward_node stats --json >"$STATS" 2>>"$LAB_DIR/agent.log" && python3 -m json.tool "$STATS" >/dev/null 2>&1; then
+STATS_FLAT=$LAB_DIR/stats.flat
+if ward_node stats --json >"$STATS" 2>>"$LAB_DIR/agent.log" && flatten_stats; then
 	pass "ward stats --json prints JSON"
 else
 	fail "ward stats --json prints JSON"
