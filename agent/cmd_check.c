@@ -25,7 +25,10 @@ static json_t *diags_json(const struct diags *d, const char *file)
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option lo[] = { { "json", no_argument, NULL, 'j' }, {} };
+	static const struct option lo[] = { { "json", no_argument, NULL, 'j' },
+					    { "max-rules", required_argument, NULL, 'R' },
+					    {} };
+	struct compile_limits lim = {};
 	struct compiled c = {};
 	struct diags d = {};
 	struct policy p = {};
@@ -34,16 +37,19 @@ int cmd_check(int argc, char **argv)
 	const char *file;
 
 	while ((opt = getopt_long(argc, argv, "j", lo, NULL)) != -1) {
-		if (opt != 'j')
+		if (opt == 'j')
+			json = true;
+		else if (opt == 'R')
+			lim.max_rules = strtoul(optarg, NULL, 10);
+		else
 			goto usage;
-		json = true;
 	}
 	if (optind != argc - 1)
 		goto usage;
 	file = argv[optind];
 	err = policy__parse_file(file, &p, &d);
 	if (!err)
-		err = policy__compile(&p, &c, &d);
+		err = policy__compile_limits(&p, &lim, &c, &d);
 	if (json) {
 		json_t *o = json_pack("{s:b,s:o}", "valid", !err, "diagnostics",
 				      diags_json(&d, file));
@@ -77,6 +83,6 @@ int cmd_check(int argc, char **argv)
 	diags__free(&d);
 	return err ? EXIT_INVALID : EXIT_OK;
 usage:
-	fprintf(stderr, "usage: ward check POLICY [--json]\n");
+	fprintf(stderr, "usage: ward check POLICY [--json] [--max-rules N]\n");
 	return EXIT_USAGE;
 }

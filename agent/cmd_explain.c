@@ -168,8 +168,11 @@ int cmd_explain(int argc, char **argv)
 	if (build_frame(&o, frame, sizeof(frame), &len))
 		return EXIT_USAGE;
 	err = policy__parse_file(o.policy, &p, &d);
-	if (!err)
-		err = policy__compile(&p, &c, &d);
+	if (!err) {
+		struct compile_limits lim = { .max_rules = p.nrules ? p.nrules : 1 };
+
+		err = policy__compile_limits(&p, &lim, &c, &d);
+	}
 	diags__print(&d, o.policy, stderr);
 	diags__free(&d);
 	if (err) {
@@ -177,7 +180,7 @@ int cmd_explain(int argc, char **argv)
 		return EXIT_INVALID;
 	}
 	log_libbpf_quiet(1);
-	err = ward__load(&w, NULL, true);
+	err = ward__load_opts(&w, NULL, true, p.nrules ? p.nrules : 1);
 	log_libbpf_quiet(0);
 	if (err) {
 		fprintf(stderr, "ward explain: load BPF programs: %s\n", strerror(-err));

@@ -18,6 +18,7 @@ struct run_opts {
 	const char *ifaces[RUN_MAX_IFACES];
 	int nifaces;
 	enum xdp_mode mode;
+	size_t max_rules;
 };
 
 static int parse_opts(int argc, char **argv, struct run_opts *o)
@@ -28,6 +29,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "pin-path", required_argument, NULL, 'P' },
 		{ "xdp-mode", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "max-rules", required_argument, NULL, 'R' },
 		{},
 	};
 	int c;
@@ -63,13 +65,23 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
 			break;
+		case 'R': {
+			char *end;
+
+			o->max_rules = strtoul(optarg, &end, 10);
+			if (*end || !o->max_rules || o->max_rules > WARD_RULES_LIMIT) {
+				fprintf(stderr, "ward run: --max-rules is 1-%d\n", WARD_RULES_LIMIT);
+				return -1;
+			}
+			break;
+		}
 		default:
 			return -1;
 		}
 	}
 	if (!o->policy || !o->nifaces || optind != argc) {
 		fprintf(stderr, "usage: ward run --policy FILE --interface NAME [--interface NAME]... "
-				"[--pin-path DIR] [--xdp-mode native|generic|auto]\n");
+				"[--pin-path DIR] [--xdp-mode native|generic|auto] [--max-rules N]\n");
 		return -1;
 	}
 	return 0;
@@ -78,6 +90,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 /* Parse, compile and publish; on any error the live policy stays. */
 static int load_policy(struct ward *w, const char *path)
 {
+	struct compile_limits lim = { .max_rules = w->max_rules };
 	struct compiled c = {};
 	struct diags d = {};
 	struct policy p;
@@ -85,7 +98,7 @@ static int load_policy(struct ward *w, const char *path)
 
 	err = policy__parse_file(path, &p, &d);
 	if (!err) {
-		err = policy__compile(&p, &c, &d);
+		err = policy__compile_limits(&p, &lim, &c, &d);
 		if (err)
 			policy__free(&p);
 	}
@@ -144,7 +157,7 @@ int cmd_run(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o))
 		return EXIT_USAGE;
-	err = ward__load(&w, o.pin_path, false);
+	err = ward__load_opts(&w, o.pin_path, false, o.max_rules);
 	if (err) {
 		pr_warn("load BPF programs (pin path %s): %s\n", o.pin_path, strerror(-err));
 		return EXIT_RUNTIME;

@@ -262,14 +262,14 @@ static json_t *rules_json(const char *pin, __u32 slot, __u32 nrules)
 	json_t *a = json_array();
 
 	for (__u32 i = 0; ifd >= 0 && sfd >= 0 && i < nrules; i++) {
-		__u32 k = slot * WARD_MAX_RULES + i;
+		__u32 k = WARD_STAT_IDX(i, slot);
 		struct ward_rule_info info;
 		json_t *c;
 
 		if (bpf_map_lookup_elem(ifd, &k, &info))
 			continue;
 		info.id[sizeof(info.id) - 1] = '\0';
-		c = counter_json(sfd, slot * WARD_STAT_SLOTS + i);
+		c = counter_json(sfd, WARD_STAT_IDX(WARD_STAT_RULE(i), slot));
 		json_object_set_new(c, "id", json_string(info.id));
 		json_object_set_new(c, "direction", json_string(dir_names[info.dir & 1]));
 		json_object_set_new(c, "action", json_string(act_names[info.action & 1]));
@@ -291,11 +291,11 @@ static json_t *defaults_json(const char *pin, __u32 slot)
 		json_object_set_new(
 			o, dir_names[d],
 			json_pack("{s:o,s:o}", "allow",
-				  counter_json(sfd, slot * WARD_STAT_SLOTS +
-							    WARD_STAT_DEFAULT(d, WARD_ACT_ALLOW)),
+				  counter_json(sfd, WARD_STAT_IDX(WARD_STAT_DEFAULT(
+								    d, WARD_ACT_ALLOW), slot)),
 				  "deny",
-				  counter_json(sfd, slot * WARD_STAT_SLOTS +
-							    WARD_STAT_DEFAULT(d, WARD_ACT_DENY))));
+				  counter_json(sfd, WARD_STAT_IDX(WARD_STAT_DEFAULT(
+								    d, WARD_ACT_DENY), slot))));
 	if (sfd >= 0)
 		close(sfd);
 	return o;

@@ -48,9 +48,17 @@ static int pin_prog(struct ward *w, struct bpf_program *prog, const char *name)
 
 int ward__load(struct ward *w, const char *pin_dir, bool trace)
 {
+	return ward__load_opts(w, pin_dir, trace, 0);
+}
+
+int ward__load_opts(struct ward *w, const char *pin_dir, bool trace, size_t max_rules)
+{
 	int err;
 
 	memset(w, 0, sizeof(*w));
+	w->max_rules = max_rules ? max_rules : WARD_RULES_DEFAULT;
+	if (w->max_rules > WARD_RULES_LIMIT)
+		return -E2BIG;
 	if (pin_dir && snprintf(w->pin_path, sizeof(w->pin_path), "%s", pin_dir) >=
 			       (int)sizeof(w->pin_path))
 		return -ENAMETOOLONG;
@@ -58,6 +66,13 @@ int ward__load(struct ward *w, const char *pin_dir, bool trace)
 	if (!w->skel)
 		return -errno;
 	w->skel->rodata->cfg_trace = trace;
+	err = bpf_map__set_max_entries(w->skel->maps.ward_rule_stats,
+				       WARD_STAT_ENTRIES(w->max_rules));
+	if (!err)
+		err = bpf_map__set_max_entries(w->skel->maps.ward_rule_ids,
+					       WARD_STAT_ENTRIES(w->max_rules));
+	if (err)
+		goto fail;
 	if (w->pin_path[0]) {
 		err = pin_mkdir(w->pin_path);
 		if (!err)

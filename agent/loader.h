@@ -19,6 +19,7 @@ struct ward {
 	struct ward_bpf *skel;
 	char pin_path[PATH_MAX]; /* empty: nothing pinned (tests, explain) */
 	bool adopted;            /* maps were reused from pins            */
+	size_t max_rules;        /* rule counters per slot                */
 };
 
 /*
@@ -27,6 +28,8 @@ struct ward {
  * survive a restart). trace: record each decision in ward_trace.
  */
 int ward__load(struct ward *w, const char *pin_path, bool trace);
+/* The same, with room for max_rules rule counters (0 = WARD_RULES_DEFAULT). */
+int ward__load_opts(struct ward *w, const char *pin_path, bool trace, size_t max_rules);
 void ward__close(struct ward *w);
 
 /* Write a compiled policy into the idle slot, then make it live at once. */

@@ -133,7 +133,14 @@ struct compiled {
 	size_t nclasses;
 };
 
+/* What the maps of the running agent hold; 0 = the defaults of abi.h. */
+struct compile_limits {
+	size_t max_rules; /* rule counters per slot (ward run --max-rules) */
+};
+
 int policy__compile(const struct policy *p, struct compiled *ret, struct diags *diags);
+int policy__compile_limits(const struct policy *p, const struct compile_limits *lim,
+			   struct compiled *ret, struct diags *diags);
 void compiled__free(struct compiled *c);
 
 /* Protocol names: IPPROTO_*, POLICY_PROTO_ANY for "any", -2 unknown.

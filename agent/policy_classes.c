@@ -5,7 +5,9 @@
  * cover it and whose excepts do not. Walking the nodes in (family, address,
  * length) order puts every ancestor before its descendants, so one stack
  * gives each node its parent. A node whose class equals its parent's needs
- * no trie entry.
+ * no trie entry. A class is a term set plus the class it falls back to
+ * (its parent node's), so the datapath can look the rules of a prefix up
+ * first and those of the enclosing prefixes after (policy_compile.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -122,9 +124,9 @@ static bool is_ancestor(const struct cidr *a, const struct cidr *b)
 	return cidr__contains(a, b);
 }
 
-static size_t hash_terms(const size_t *t, size_t n)
+static size_t hash_terms(const size_t *t, size_t n, size_t parent)
 {
-	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+	uint64_t h = 14695981039346656037ull ^ parent; /* FNV-1a */
 
 	for (size_t i = 0; i < n; i++) {
 		h ^= t[i];
@@ -141,7 +143,7 @@ static int rehash(struct classes *cl)
 	if (!hv)
 		return -ENOMEM;
 	for (size_t c = 1; c < cl->n; c++) {
-		size_t h = hash_terms(cl->terms[c], cl->nterms[c]) & (cap - 1);
+		size_t h = hash_terms(cl->terms[c], cl->nterms[c], cl->parent[c]) & (cap - 1);
 
 		while (hv[h])
 			h = (h + 1) & (cap - 1);
@@ -153,8 +155,11 @@ static int rehash(struct classes *cl)
 	return 0;
 }
 
-/* Find or add the class whose term list equals the members of nd. */
-static int class_of(struct classes *cl, const struct pnode *nd, size_t *ret)
+/*
+ * The class of nd: its term set and the class it falls back to (the class
+ * of its parent node). Same term set as the parent: the parent's class.
+ */
+static int class_of(struct classes *cl, const struct pnode *nd, size_t pc, size_t *ret)
 {
 	size_t *t = malloc((nd->nmarks ? nd->nmarks : 1) * sizeof(*t)), n = 0, h;
 
@@ -163,18 +168,19 @@ static int class_of(struct classes *cl, const struct pnode *nd, size_t *ret)
 	for (size_t i = 0; i < nd->nmarks; i++)
 		if (nd->marks[i].bits == MARK_INCL)
 			t[n++] = nd->marks[i].term;
-	if (n == 0) {
+	if (n == 0 || (pc && cl->nterms[pc] == n && !memcmp(cl->terms[pc], t, n * sizeof(*t)))) {
 		free(t);
-		*ret = 0;
+		*ret = n ? pc : 0;
 		return 0;
 	}
 	if (cl->n * 2 >= cl->hcap && rehash(cl))
 		goto oom;
-	h = hash_terms(t, n) & (cl->hcap - 1);
+	h = hash_terms(t, n, pc) & (cl->hcap - 1);
 	for (; cl->hash[h]; h = (h + 1) & (cl->hcap - 1)) {
 		size_t c = cl->hash[h];
 
-		if (cl->nterms[c] == n && !memcmp(cl->terms[c], t, n * sizeof(*t))) {
+		if (cl->nterms[c] == n && cl->parent[c] == pc &&
+		    !memcmp(cl->terms[c], t, n * sizeof(*t))) {
 			free(t);
 			*ret = c;
 			return 0;
@@ -192,9 +198,14 @@ static int class_of(struct classes *cl, const struct pnode *nd, size_t *ret)
 		if (!nt)
 			goto oom;
 		cl->nterms = nt;
+		nt = realloc(cl->parent, (cl->n + 1) * sizeof(*nt));
+		if (!nt)
+			goto oom;
+		cl->parent = nt;
 	}
 	cl->terms[cl->n] = t;
 	cl->nterms[cl->n] = n;
+	cl->parent[cl->n] = pc;
 	*ret = cl->n++;
 	return 0;
 oom:
@@ -210,7 +221,7 @@ static void emit(struct addr_entry *e, const struct pnode *nd)
 		e->key.family = nd->c.family;
 		memcpy(e->key.addr, nd->c.addr, 16);
 	}
-	e->val.class_id = nd->cls;
+	e->val.class_id[0] = nd->cls; /* the rest of the chain: policy__compile */
 }
 
 int classes__build(const struct policy *p, struct classes *cl, struct addr_entry **ret,
@@ -224,7 +235,8 @@ int classes__build(const struct policy *p, struct classes *cl, struct addr_entry
 	memset(cl, 0, sizeof(*cl));
 	cl->terms = calloc(1, sizeof(*cl->terms));
 	cl->nterms = calloc(1, sizeof(*cl->nterms));
-	if (!cl->terms || !cl->nterms)
+	cl->parent = calloc(1, sizeof(*cl->parent));
+	if (!cl->terms || !cl->nterms || !cl->parent)
 		return -ENOMEM;
 	cl->n = 1;
 	for (size_t t = 0; t < p->nterms && !err; t++) {
@@ -252,7 +264,7 @@ int classes__build(const struct policy *p, struct classes *cl, struct addr_entry
 		parent = sp ? stack[sp - 1] : NULL;
 		err = inherit(&v[i], parent);
 		if (!err)
-			err = class_of(cl, &v[i], &v[i].cls);
+			err = class_of(cl, &v[i], parent ? parent->cls : 0, &v[i].cls);
 		if (err)
 			goto cleanup;
 		if (v[i].cls != (parent ? parent->cls : 0))
@@ -277,6 +289,7 @@ void classes__free(struct classes *cl)
 		free(cl->terms[c]);
 	free(cl->terms);
 	free(cl->nterms);
+	free(cl->parent);
 	free(cl->hash);
 	memset(cl, 0, sizeof(*cl));
 }

@@ -41,6 +41,10 @@ struct ctx {
 	size_t **term_rules; /* rules referring to each term */
 	size_t *nterm_rules;
 	uint8_t *seen;       /* per rule: SEEN_* */
+	uint32_t *own;       /* per rule: class it is own to (class_rules) */
+	uint32_t *tstamp;    /* per term: scratch of class_rules */
+	uint8_t *depth;      /* per class: lookups its chain takes */
+	bool *complete;      /* per class: no fallback to the parent */
 };
 
 #define SEEN_MATCHES 1 /* some address is in the rule's peers */
@@ -257,8 +261,13 @@ static int add_spans(const struct rule *r, uint32_t rank, bool specific, struct 
 	return 0;
 }
 
-/* All entries of one class and direction. */
-static int compile_class_dir(struct ctx *c, uint32_t cls, uint8_t dir)
+/*
+ * All entries of one class and direction. A complete class carries every
+ * decision for its addresses (and a 40-bit entry for its proto-any rules);
+ * an incomplete one only the intervals its own rules cover, each decided
+ * over all its rules; elsewhere the datapath falls back to the parent.
+ */
+static int compile_class_dir(struct ctx *c, uint32_t cls, uint8_t dir, bool complete)
 {
 	struct span *sv = NULL;
 	size_t ns = 0, cap = 0, best_any = SIZE_MAX;
@@ -273,22 +282,24 @@ static int compile_class_dir(struct ctx *c, uint32_t cls, uint8_t dir)
 		if (r->proto == POLICY_PROTO_ANY) {
 			if (best_any == SIZE_MAX || c->rank[c->rules[i]] < c->rank[best_any])
 				best_any = c->rules[i];
-		} else {
+		} else if (complete || c->own[c->rules[i]] == cls) {
 			seen[r->proto] = true;
 		}
 	}
-	if (best_any != SIZE_MAX)
+	if (best_any != SIZE_MAX && complete)
 		out_add(&c->out, cls, dir, 0, 0, WARD_RULE_KEY_BITS_DIR, c, best_any);
 	for (int proto = 0; proto < 256 && !err; proto++) {
 		if (!seen[proto])
 			continue;
 		ns = 0;
 		for (size_t i = 0; i < c->nrules && !err; i++) {
-			const struct rule *r = &c->p->rules[c->rules[i]];
+			size_t ri = c->rules[i];
+			const struct rule *r = &c->p->rules[ri];
 
 			if (r->dir != dir || (r->proto != proto && r->proto != POLICY_PROTO_ANY))
 				continue;
-			err = add_spans(r, c->rank[c->rules[i]], r->proto == proto, &sv, &ns, &cap);
+			err = add_spans(r, c->rank[ri], r->proto == proto && (complete || c->own[ri] == cls),
+					&sv, &ns, &cap);
 		}
 		if (!err)
 			err = sweep(c, cls, dir, proto, sv, ns);
@@ -297,21 +308,70 @@ static int compile_class_dir(struct ctx *c, uint32_t cls, uint8_t dir)
 	return err;
 }
 
-/* Rules that refer to any term of class cls, each once. */
+/* Rules that refer to any term of class cls, each once; own[r] = cls for
+ * rules that refer to a term the parent class does not have. */
 static void class_rules(struct ctx *c, const struct classes *cl, uint32_t cls)
 {
+	size_t pc = cl->parent[cls];
+
+	for (size_t i = 0; pc && i < cl->nterms[pc]; i++)
+		c->tstamp[cl->terms[pc][i]] = cls;
 	c->nrules = 0;
 	for (size_t i = 0; i < cl->nterms[cls]; i++) {
 		size_t t = cl->terms[cls][i];
+		bool own = c->tstamp[t] != cls;
 
 		for (size_t j = 0; j < c->nterm_rules[t]; j++) {
 			size_t r = c->term_rules[t][j];
 
+			if (own)
+				c->own[r] = cls;
 			if (c->stamp[r] == cls)
 				continue;
 			c->stamp[r] = cls;
 			c->seen[r] |= SEEN_MATCHES;
 			c->rules[c->nrules++] = r;
+		}
+	}
+}
+
+/* Does class cls hold every term of its parent (so falling back is sound)? */
+static bool has_parent_terms(const struct classes *cl, size_t cls)
+{
+	size_t pc = cl->parent[cls], j = 0;
+
+	for (size_t i = 0; i < cl->nterms[pc]; i++) {
+		while (j < cl->nterms[cls] && cl->terms[cls][j] < cl->terms[pc][i])
+			j++;
+		if (j == cl->nterms[cls] || cl->terms[cls][j] != cl->terms[pc][i])
+			return false;
+	}
+	return true;
+}
+
+/* After class_rules(cls): may it keep only its own intervals? */
+static bool is_complete(struct ctx *c, const struct classes *cl, size_t cls)
+{
+	size_t pc = cl->parent[cls];
+
+	if (!pc || c->depth[pc] + 1 > WARD_CLASS_CHAIN || !has_parent_terms(cl, cls))
+		return true;
+	for (size_t i = 0; i < c->nrules; i++)
+		if (c->own[c->rules[i]] == cls && c->p->rules[c->rules[i]].proto == POLICY_PROTO_ANY)
+			return true;
+	return false;
+}
+
+/* Give every address entry its fallback chain. */
+static void fill_chains(struct ctx *c, const struct classes *cl, struct compiled *ret)
+{
+	for (size_t i = 0; i < ret->naddrs; i++) {
+		struct ward_addr_val *v = &ret->addrs[i].val;
+		size_t cls = v->class_id[0];
+
+		for (int k = 1; k < WARD_CLASS_CHAIN && cls && !c->complete[cls]; k++) {
+			cls = cl->parent[cls];
+			v->class_id[k] = cls;
 		}
 	}
 }
@@ -347,7 +407,9 @@ static int rank_rules(struct ctx *c)
 	c->rules = calloc(n + 1, sizeof(*c->rules));
 	c->stamp = calloc(n + 1, sizeof(*c->stamp));
 	c->seen = calloc(n + 1, sizeof(*c->seen));
-	if (!c->rank || !c->by_rank || !c->rules || !c->stamp || !c->seen)
+	c->own = calloc(n + 1, sizeof(*c->own));
+	c->tstamp = calloc(c->p->nterms + 1, sizeof(*c->tstamp));
+	if (!c->rank || !c->by_rank || !c->rules || !c->stamp || !c->seen || !c->own || !c->tstamp)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		c->by_rank[i] = i;
@@ -369,6 +431,10 @@ static void ctx_free(struct ctx *c)
 	free(c->rules);
 	free(c->stamp);
 	free(c->seen);
+	free(c->own);
+	free(c->tstamp);
+	free(c->depth);
+	free(c->complete);
 }
 
 static void rule_ptr(const struct rule *r, char *buf, size_t n)
@@ -428,6 +494,13 @@ static void compile_warnings(const struct policy *p, const uint8_t *seen, struct
 
 int policy__compile(const struct policy *p, struct compiled *ret, struct diags *diags)
 {
+	return policy__compile_limits(p, NULL, ret, diags);
+}
+
+int policy__compile_limits(const struct policy *p, const struct compile_limits *lim,
+			   struct compiled *ret, struct diags *diags)
+{
+	size_t max_rules = lim && lim->max_rules ? lim->max_rules : WARD_RULES_DEFAULT;
 	struct ctx c = { .p = p };
 	struct classes cl = {};
 	int err;
@@ -438,12 +511,23 @@ int policy__compile(const struct policy *p, struct compiled *ret, struct diags *
 		err = rank_rules(&c);
 	if (!err)
 		err = index_terms(&c);
+	if (!err) {
+		c.depth = calloc(cl.n, sizeof(*c.depth));
+		c.complete = calloc(cl.n, sizeof(*c.complete));
+		if (!c.depth || !c.complete)
+			err = -ENOMEM;
+	}
+	/* parents have smaller ids than their children (built in prefix order) */
 	for (uint32_t cls = 1; cls < cl.n && !err; cls++) {
 		class_rules(&c, &cl, cls);
+		c.complete[cls] = is_complete(&c, &cl, cls);
+		c.depth[cls] = c.complete[cls] ? 1 : c.depth[cl.parent[cls]] + 1;
 		for (uint8_t dir = 0; dir < WARD_DIR_MAX && !err; dir++)
-			err = compile_class_dir(&c, cls, dir);
+			err = compile_class_dir(&c, cls, dir, c.complete[cls]);
 		err = err ? err : c.out.err;
 	}
+	if (!err)
+		fill_chains(&c, &cl, ret);
 	if (err) {
 		diags__add(diags, false, "", NULL, "compile: %s", strerror(-err));
 		goto cleanup;
@@ -456,6 +540,10 @@ int policy__compile(const struct policy *p, struct compiled *ret, struct diags *
 	ret->cfg.default_action[WARD_DIR_EGRESS] = p->defaults[WARD_DIR_EGRESS];
 	ret->cfg.mode = p->mode;
 	ret->cfg.loaded = 1;
+	if (p->nrules > max_rules)
+		diags__add(diags, false, p->nrules > 0 ? "/ingress" : "", NULL,
+			   "too many rules for the configured map size: %zu, the agent holds %zu "
+			   "(ward run --max-rules)", p->nrules, max_rules);
 	if (ret->naddrs > WARD_MAX_PREFIXES)
 		diags__add(diags, false, "", NULL, "too many address prefixes: %zu, the map holds %d",
 			   ret->naddrs, WARD_MAX_PREFIXES);

@@ -266,9 +266,9 @@ void parse_rules(struct pctx *c, json_t *root, const char *key, int dir)
 		perr(c, ptr, arr, "must be an array of rules");
 		return;
 	}
-	if (p->nrules + json_array_size(arr) > WARD_MAX_RULES) {
+	if (p->nrules + json_array_size(arr) > WARD_RULES_LIMIT) {
 		perr(c, ptr, NULL, "too many rules: %zu, the limit is %d",
-		     p->nrules + json_array_size(arr), WARD_MAX_RULES);
+		     p->nrules + json_array_size(arr), WARD_RULES_LIMIT);
 		return;
 	}
 	r = realloc(p->rules, (p->nrules + json_array_size(arr)) * sizeof(*r));

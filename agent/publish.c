@@ -65,18 +65,15 @@ static int fill_stats(struct ward *w, __u32 idle, const struct policy *p)
 	zero = calloc(ncpu, sizeof(*zero));
 	if (!zero)
 		return -ENOMEM;
-	for (__u32 i = 0; i < WARD_STAT_SLOTS && !err; i++) {
-		__u32 k = idle * WARD_STAT_SLOTS + i;
+	for (__u32 i = 0; i < WARD_STAT_RULE(p->nrules) && !err; i++) {
+		__u32 k = WARD_STAT_IDX(i, idle);
 
-		if (i == p->nrules)
-			i = WARD_MAX_RULES; /* skip to the default counters */
-		k = idle * WARD_STAT_SLOTS + i;
 		if (bpf_map_update_elem(sfd, &k, zero, BPF_ANY))
 			err = -errno;
 	}
 	free(zero);
-	for (__u32 i = 0; i < WARD_MAX_RULES && !err; i++) {
-		__u32 k = idle * WARD_MAX_RULES + i;
+	for (__u32 i = 0; i < WARD_RULES_LIMIT && !err; i++) {
+		__u32 k = WARD_STAT_IDX(i, idle);
 		struct ward_rule_info info = {};
 
 		if (i >= p->nrules) {
@@ -141,6 +138,8 @@ int ward__publish(struct ward *w, const struct compiled *c, const struct policy 
 
 	if (afd < 0 || cfd < 0)
 		return -ENOENT;
+	if (p->nrules > w->max_rules)
+		return -E2BIG;
 	if (bpf_map_lookup_elem(afd, &zero, &active))
 		return -errno;
 	active &= WARD_SLOTS - 1;

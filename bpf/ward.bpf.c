@@ -87,7 +87,7 @@ static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __
 		verdict = d.rule_idx == WARD_RULE_NONE ? WARD_V_DROP_DEFAULT : WARD_V_DROP_RULE;
 	}
 out:
-	stat = d.rule_idx;
+	stat = d.rule_idx == WARD_RULE_NONE ? WARD_RULE_NONE : WARD_STAT_RULE(d.rule_idx);
 	if (verdict == WARD_V_PASS_DEFAULT || verdict == WARD_V_DROP_DEFAULT ||
 	    (verdict == WARD_V_PASS_AUDIT && d.rule_idx == WARD_RULE_NONE))
 		stat = WARD_STAT_DEFAULT(dir, d.action);

@@ -63,7 +63,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WARD_STAT_SLOTS * WARD_SLOTS);
+	__uint(max_entries, WARD_STAT_ENTRIES(WARD_RULES_DEFAULT)); /* set at load */
 	__type(key, __u32);
 	__type(value, struct ward_counter);
 } ward_rule_stats SEC(".maps");
@@ -100,7 +100,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, WARD_MAX_RULES * WARD_SLOTS);
+	__uint(max_entries, WARD_STAT_ENTRIES(WARD_RULES_DEFAULT)); /* set at load */
 	__type(key, __u32);
 	__type(value, struct ward_rule_info);
 	__uint(map_flags, BPF_F_NO_PREALLOC);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Policy decision: two LPM lookups, whatever the rule count.
- *   remote address -> address class        (ward_addrs)
- *   (class, dir, proto, port) -> decision  (ward_rules)
+ * Policy decision, whatever the rule count:
+ *   remote address -> class chain          (ward_addrs, one LPM lookup)
+ *   (class, dir, proto, port) -> decision  (ward_rules, one LPM lookup per
+ *                                           class of the chain until a hit,
+ *                                           at most WARD_CLASS_CHAIN)
  * The compiler has already merged deny-wins precedence and attribution
  * into each ward_rules entry, so the first hit is the answer.
  */
@@ -20,37 +22,51 @@ struct decision {
 	__u8 flags;      /* WARD_RF_* */
 };
 
-static __always_inline __u32 policy_classify(const struct pkt *p, __u8 dir, __u32 slot)
+static __always_inline struct ward_addr_val *policy_classify(const struct pkt *p, __u8 dir,
+							     __u32 slot)
 {
 	struct ward_addr_key k = {};
-	struct ward_addr_val *v;
 	void *trie = bpf_map_lookup_elem(&ward_addr_slots, &slot);
 
 	if (!trie)
-		return 0;
+		return NULL;
 
 	k.family = p->family;
 	k.prefixlen = WARD_ADDR_KEY_BITS(p->family == WARD_FAM_V6);
 	__builtin_memcpy(k.addr, dir == WARD_DIR_INGRESS ? p->src : p->dst, 16);
-	v = bpf_map_lookup_elem(trie, &k);
-	return v ? v->class_id : 0;
+	return bpf_map_lookup_elem(trie, &k);
 }
 
 static __always_inline void policy_lookup(const struct pkt *p, __u8 dir, __u32 slot,
 					  const struct ward_cfg *cfg, struct decision *d)
 {
+	struct ward_addr_val *av = policy_classify(p, dir, slot);
+	void *trie = bpf_map_lookup_elem(&ward_rule_slots, &slot);
 	struct ward_rule_key k = {};
 	struct ward_rule_val *v = NULL;
-	void *trie = bpf_map_lookup_elem(&ward_rule_slots, &slot);
 
-	d->class_id = policy_classify(p, dir, slot);
+	d->class_id = 0;
 	k.prefixlen = WARD_RULE_KEY_BITS_FULL;
-	k.class_id = bpf_htonl(d->class_id);
 	k.dir = dir;
 	k.proto = p->proto;
 	k.port = bpf_htons(p->dport);
-	if (trie)
-		v = bpf_map_lookup_elem(trie, &k);
+	if (av && trie) {
+#pragma unroll
+		for (int i = 0; i < WARD_CLASS_CHAIN; i++) {
+			__u32 c = av->class_id[i];
+
+			if (!c)
+				break;
+			k.class_id = bpf_htonl(c);
+			v = bpf_map_lookup_elem(trie, &k);
+			if (v) {
+				d->class_id = c;
+				break;
+			}
+		}
+		if (!v)
+			d->class_id = av->class_id[0];
+	}
 	if (v) {
 		d->rule_idx = v->rule_idx;
 		d->action = v->action;

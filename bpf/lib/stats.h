@@ -15,13 +15,13 @@ static __always_inline void __counter_add(void *map, __u32 idx, __u64 bytes)
 	}
 }
 
-/* Count a verdict; rule_slot is a ward_rule_stats index or WARD_RULE_NONE. */
-static __always_inline void stats_count(__u8 dir, __u8 verdict, __u32 slot, __u32 rule_slot,
+/* Count a verdict; stat is WARD_STAT_RULE/WARD_STAT_DEFAULT or WARD_RULE_NONE. */
+static __always_inline void stats_count(__u8 dir, __u8 verdict, __u32 slot, __u32 stat,
 					__u64 bytes)
 {
 	__counter_add(&ward_verdicts, WARD_VERDICT_IDX(dir, verdict), bytes);
-	if (rule_slot != WARD_RULE_NONE)
-		__counter_add(&ward_rule_stats, slot * WARD_STAT_SLOTS + rule_slot, bytes);
+	if (stat != WARD_RULE_NONE)
+		__counter_add(&ward_rule_stats, WARD_STAT_IDX(stat, slot), bytes);
 }
 
 #endif

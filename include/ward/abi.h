@@ -13,9 +13,11 @@
 #define WARD_ABI_VERSION 1
 
 /* ---- sizes (entries) ---------------------------------------------------- */
-#define WARD_MAX_RULES      65536   /* rule slots, ids are dense indexes      */
-#define WARD_MAX_PREFIXES   262144  /* address-trie entries                    */
-#define WARD_MAX_POLICY_ENT 1048576 /* rule-trie entries                       */
+#define WARD_RULES_DEFAULT  65536   /* rule counters allocated, per slot; the
+					* agent's --max-rules changes it        */
+#define WARD_RULES_LIMIT    1048576 /* most rules a policy may have            */
+#define WARD_MAX_PREFIXES   1048576 /* address-trie entries (not preallocated) */
+#define WARD_MAX_POLICY_ENT 4194304 /* rule-trie entries (not preallocated)    */
 #define WARD_MAX_IFACES     64      /* interfaces one agent attaches to        */
 #define WARD_MAX_RATE_LIMITS 1024   /* rate-limit slots (0 = none)             */
 #define WARD_NAME_LEN       64      /* policy name, bytes incl. NUL            */
@@ -60,8 +62,15 @@ struct ward_addr_key {
 };
 #define WARD_ADDR_KEY_BITS(v6) (8 + ((v6) ? 128 : 32))
 
+/*
+ * The address class and the classes it falls back to, most specific first:
+ * the rules of a prefix are looked up first, then those of the enclosing
+ * prefixes, so entries are not copied into every nested prefix. 0 ends the
+ * chain; class 0 alone = no rule can match (the default decides).
+ */
+#define WARD_CLASS_CHAIN 4
 struct ward_addr_val {
-	__u32 class_id; /* host order; class 0 = "no prefix matched"      */
+	__u32 class_id[WARD_CLASS_CHAIN]; /* host order */
 };
 
 /* ---- map: ward_rules (LPM trie) (class, dir, proto, port) -> decision --- */
@@ -111,16 +120,18 @@ struct ward_cfg {
 
 /* ---- map: ward_rule_stats (per-CPU array) ------------------------------- */
 /*
- * Per slot: WARD_STAT_SLOTS counters, indexed by rule_idx; the last
- * WARD_DIR_MAX * 2 count the defaults: WARD_STAT_DEFAULT(dir, action).
- * Map index = slot * WARD_STAT_SLOTS + that.
+ * Counter of a rule or of a default, in a policy slot. Slots interleave so
+ * the map can be sized at load time (max_entries = WARD_STAT_ENTRIES(n)
+ * for n rules) without the programs knowing n.
  */
 struct ward_counter {
 	__u64 packets;
 	__u64 bytes;
 };
-#define WARD_STAT_SLOTS (WARD_MAX_RULES + WARD_DIR_MAX * 2)
-#define WARD_STAT_DEFAULT(dir, act) (WARD_MAX_RULES + (dir) * 2 + (act))
+#define WARD_STAT_DEFAULT(dir, act) ((dir) * 2 + (act))
+#define WARD_STAT_RULE(idx)         (WARD_DIR_MAX * 2 + (idx))
+#define WARD_STAT_IDX(stat, slot)   ((stat) * WARD_SLOTS + (slot))
+#define WARD_STAT_ENTRIES(nrules)   WARD_STAT_IDX(WARD_STAT_RULE(nrules), 0)
 
 /* ---- map: ward_verdicts (per-CPU array) --------------------------------- */
 /*
@@ -187,7 +198,7 @@ struct ward_meta {
 	__u32 pad;
 };
 
-/* ---- map: ward_rule_ids (hash) slot * WARD_MAX_RULES + idx -> rule info */
+/* ---- map: ward_rule_ids (hash) WARD_STAT_IDX(idx, slot) -> rule info ---- */
 /* Userspace-only: lets ward stats/status name rules without the policy file. */
 struct ward_rule_info {
 	char id[WARD_NAME_LEN]; /* rule id, NUL-terminated                  */
@@ -199,7 +210,7 @@ struct ward_rule_info {
 
 /* ---- layout checks (the C counterpart of cilium's alignchecker) -------- */
 _Static_assert(sizeof(struct ward_addr_key) == 24, "abi: ward_addr_key");
-_Static_assert(sizeof(struct ward_addr_val) == 4, "abi: ward_addr_val");
+_Static_assert(sizeof(struct ward_addr_val) == 16, "abi: ward_addr_val");
 _Static_assert(sizeof(struct ward_rule_key) == 12, "abi: ward_rule_key");
 _Static_assert(sizeof(struct ward_rule_val) == 8, "abi: ward_rule_val");
 _Static_assert(sizeof(struct ward_cfg) == 8, "abi: ward_cfg");

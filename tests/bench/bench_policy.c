@@ -96,6 +96,7 @@ static long fdinfo_memlock(int fd)
 /* One control-plane measurement in a child, so its RSS is its own. */
 static int control_plane(int n, struct cp_result *r)
 {
+	struct compile_limits lim = { .max_rules = n };
 	struct compiled c;
 	struct diags d = {};
 	struct policy p;
@@ -111,12 +112,12 @@ static int control_plane(int n, struct cp_result *r)
 		return -1;
 	}
 	t1 = now_s();
-	if (policy__compile(&p, &c, &d)) {
+	if (policy__compile_limits(&p, &lim, &c, &d)) {
 		diags__print(&d, "bench", stderr);
 		return -1;
 	}
 	t2 = now_s();
-	if (ward__load(&w, NULL, false) || ward__publish(&w, &c, &p))
+	if (ward__load_opts(&w, NULL, false, lim.max_rules) || ward__publish(&w, &c, &p))
 		return -1;
 	t3 = now_s();
 	getrusage(RUSAGE_SELF, &ru);
@@ -319,14 +320,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (int i = 0; i < NSIZES && sizes[i] <= maxn; i++) {
+		struct compile_limits lim = { .max_rules = sizes[i] };
 		struct compiled c;
 		struct diags d = {};
 		struct policy p;
 		char *text = gen_policy(sizes[i]);
 
 		build_mixes(mixes[i], sizes[i]);
-		if (policy__parse(text, strlen(text), &p, &d) || policy__compile(&p, &c, &d) ||
-		    ward__load(&cfgs[ncfg].w, NULL, false) || ward__publish(&cfgs[ncfg].w, &c, &p)) {
+		if (policy__parse(text, strlen(text), &p, &d) || policy__compile_limits(&p, &lim, &c, &d) ||
+		    ward__load_opts(&cfgs[ncfg].w, NULL, false, lim.max_rules) || ward__publish(&cfgs[ncfg].w, &c, &p)) {
 			fprintf(stderr, "load at %d rules failed\n", sizes[i]);
 			return 1;
 		}

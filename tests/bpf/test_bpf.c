@@ -907,10 +907,10 @@ static void run_row(const struct row *r, int fam)
 	check_rule_stat = r->policy && is_policy_verdict(r->verdict);
 	if (check_rule_stat) {
 		if (want_idx != (long)WARD_RULE_NONE)
-			stat_idx = (uint32_t)want_idx;
+			stat_idx = WARD_STAT_RULE((uint32_t)want_idx);
 		else
 			stat_idx = WARD_STAT_DEFAULT(r->dir, r->verdict == WARD_V_PASS_DEFAULT ? WARD_ACT_ALLOW : WARD_ACT_DENY);
-		stat_idx += (slot & (WARD_SLOTS - 1)) * WARD_STAT_SLOTS;
+		stat_idx = WARD_STAT_IDX(stat_idx, slot & (WARD_SLOTS - 1));
 	}
 	if (read_counter("ward_verdicts", WARD_VERDICT_IDX(r->dir, r->verdict), &vb) ||
 	    (check_rule_stat && read_counter("ward_rule_stats", stat_idx, &rb))) {
@@ -1008,9 +1008,9 @@ static void test_counters(int fam)
 		result(false, name, "rule web not found");
 		return;
 	}
-	base = (active_slot() & (WARD_SLOTS - 1)) * WARD_STAT_SLOTS;
-	web_idx = base + (uint32_t)idx;
-	def_idx = base + WARD_STAT_DEFAULT(WARD_DIR_INGRESS, WARD_ACT_DENY);
+	base = active_slot() & (WARD_SLOTS - 1);
+	web_idx = WARD_STAT_IDX(WARD_STAT_RULE((uint32_t)idx), base);
+	def_idx = WARD_STAT_IDX(WARD_STAT_DEFAULT(WARD_DIR_INGRESS, WARD_ACT_DENY), base);
 	if (read_counter("ward_rule_stats", web_idx, &rb) || read_counter("ward_rule_stats", def_idx, &db)) {
 		result(false, name, "cannot read ward_rule_stats");
 		return;

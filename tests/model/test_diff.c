@@ -655,9 +655,13 @@ static void gen_policy(struct gpol *g, struct gen_ctx *cx, uint64_t seed, int id
 		rl->v6p = chance(40) ? (int)rnd(129) : -1;
 	}
 
-	g->ng = chance(10) ? 0 : 1 + rnd(chance(80) ? 5 : MAXG);
-	for (int i = 0; i < g->ng; i++)
-		gen_group(g, &g->g[i], cx);
+	{
+		int ng = chance(10) ? 0 : 1 + rnd(chance(80) ? 5 : MAXG);
+
+		/* g->ng counts the groups done: names are unique among them */
+		for (g->ng = 0; g->ng < ng; g->ng++)
+			gen_group(g, &g->g[g->ng], cx);
+	}
 
 	k = rnd(100);
 	{

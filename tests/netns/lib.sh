@@ -256,6 +256,22 @@ lab_received() {
 	[ -n "$2" ] && grep -qxF -- "$2" "$LAB_DIR/recv-$1.log" 2>/dev/null
 }
 
+# lab_snmp ROLE NAME: one kernel SNMP counter of ROLE's namespace, "" if
+# unknown. NAME is "Table.Field" from /proc/net/snmp (Tcp.InSegs counts IPv4
+# and IPv6 segments, Udp.InDatagrams, Icmp.InEchos) or a /proc/net/snmp6
+# name (Udp6InDatagrams, Icmp6InEchos). Used to show that a blocked request
+# never reached the receiver's stack.
+lab_snmp() {
+	local role=$1 name=$2
+	if [[ $name == *.* ]]; then
+		in_ns "$role" cat /proc/net/snmp 2>/dev/null | awk -v t="${name%%.*}:" -v f="${name#*.}" '
+			$1 == t && !h { for (i = 2; i <= NF; i++) if ($i == f) c = i; h = 1; next }
+			$1 == t && h && c { print $c; exit }'
+	else
+		in_ns "$role" cat /proc/net/snmp6 2>/dev/null | awk -v f="$name" '$1 == f { print $2; exit }'
+	fi
+}
+
 # lab_neigh_resolved ROLE ADDR: ROLE has a link-layer address for ADDR
 # (resolved by ARP or ND through Ward's always-pass path).
 lab_neigh_resolved() {

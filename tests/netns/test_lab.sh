@@ -32,13 +32,28 @@ not() { ! "$@"; }
 gt0() { [[ ${1:-} =~ ^[0-9]+$ ]] && [ "$1" -gt 0 ]; }
 eq0() { [ "${1:-x}" = 0 ]; }
 
-# blocked_at SERVER_ROLE PROBE ARGS...: the probe got no answer AND its
-# token never reached SERVER_ROLE's listener (dropped on the way in, not
-# only on the way back).
+# blocked_at ROLE COUNTER PROBE ARGS...: the probe got no answer, its token
+# never reached ROLE's listener, and ROLE's kernel counter COUNTER (see
+# lab_snmp) did not move: the request was dropped before ROLE's stack (at the
+# node's XDP for ROLE=node, at the node's TC egress for a client), not only
+# its reply on the way back.
 blocked_at() {
-	local server=$1
-	shift
-	! "$@" && ! lab_received "$server" "$PROBE_TOKEN"
+	local role=$1 counter=$2 before after
+	shift 2
+	before=$(lab_snmp "$role" "$counter")
+	if "$@"; then
+		echo "# answered" >&2
+		return 1
+	fi
+	after=$(lab_snmp "$role" "$counter")
+	if lab_received "$role" "$PROBE_TOKEN"; then
+		echo "# the request reached the listener in $role" >&2
+		return 1
+	fi
+	if [ -z "$before" ] || [ "$before" != "$after" ]; then
+		echo "# $role: kernel counter $counter went from '$before' to '$after'" >&2
+		return 1
+	fi
 }
 
 on_exit() {
@@ -219,22 +234,28 @@ for fam in 4 6; do
 	else
 		v=IPv6 na=$NODE_ALLOWED_V6 nd=$NODE_DENIED_V6 a=$ALLOWED_V6 d=$DENIED_V6
 	fi
+	if [ "$fam" = 4 ]; then echos=Icmp.InEchos udp=Udp.InDatagrams; else
+		echos=Icmp6InEchos udp=Udp6InDatagrams; fi
 	check "allowed client -> node tcp/8000 delivered ($v)" probe_tcp allowed "$na" 8000
 	check "allowed client -> node udp/5353 delivered ($v)" probe_udp allowed "$na" 5353
 	check "allowed client -> node ping delivered ($v)" probe_ping allowed "$na"
-	check "allowed client -> node tcp/9000 blocked, no rule ($v)" \
-		blocked_at node probe_tcp allowed "$na" 9000
-	check "allowed client -> node tcp/8001 blocked, deny rule beats allow rule ($v)" \
-		blocked_at node probe_tcp allowed "$na" 8001
-	check "denied client -> node tcp/8000 blocked ($v)" blocked_at node probe_tcp denied "$nd" 8000
-	check "denied client -> node udp/5353 blocked ($v)" blocked_at node probe_udp denied "$nd" 5353
-	check "denied client -> node ping blocked ($v)" not probe_ping denied "$nd"
+	check "allowed client -> node tcp/9000 blocked at node ingress, no rule ($v)" \
+		blocked_at node Tcp.InSegs probe_tcp allowed "$na" 9000
+	check "allowed client -> node tcp/8001 blocked at node ingress, deny rule beats allow rule ($v)" \
+		blocked_at node Tcp.InSegs probe_tcp allowed "$na" 8001
+	check "denied client -> node tcp/8000 blocked at node ingress ($v)" \
+		blocked_at node Tcp.InSegs probe_tcp denied "$nd" 8000
+	check "denied client -> node udp/5353 blocked at node ingress ($v)" \
+		blocked_at node "$udp" probe_udp denied "$nd" 5353
+	check "denied client -> node ping blocked at node ingress ($v)" \
+		blocked_at node "$echos" probe_ping denied "$nd"
+	check "node -> allowed client tcp/7001 blocked at node egress, egress default deny ($v)" \
+		blocked_at allowed Tcp.InSegs probe_tcp node "$a" 7001
 	check "node -> allowed client tcp/7000 delivered, egress rule ($v)" probe_tcp node "$a" 7000
-	check "node -> allowed client tcp/7001 blocked, egress default deny ($v)" \
-		blocked_at allowed probe_tcp node "$a" 7001
-	check "node -> denied client tcp/7000 blocked, egress default deny ($v)" \
-		blocked_at denied probe_tcp node "$d" 7000
-	check "node -> denied client ping blocked, egress default deny ($v)" not probe_ping node "$d"
+	check "node -> denied client tcp/7000 blocked at node egress, egress default deny ($v)" \
+		blocked_at denied Tcp.InSegs probe_tcp node "$d" 7000
+	check "node -> denied client ping blocked at node egress, egress default deny ($v)" \
+		blocked_at denied "$echos" probe_ping node "$d"
 	if [ "$fam" = 4 ]; then what=ARP; else what="neighbour discovery"; fi
 	check "$what passes: node resolved both clients, denied client resolved node ($v)" neigh_ok "$fam"
 done
@@ -276,10 +297,12 @@ check "agent killed with SIGKILL" not pid_alive "$LAB_AGENT_PID"
 LAB_AGENT_PID=
 check "ward status still exits 0 with the agent gone (pinned enforcement)" \
 	eval 'ward_node status >/dev/null 2>&1'
-check "after SIGKILL: denied client -> node tcp/8000 still blocked (IPv4)" \
-	blocked_at node probe_tcp denied "$NODE_DENIED_V4" 8000
-check "after SIGKILL: denied client -> node ping still blocked (IPv6)" \
-	not probe_ping denied "$NODE_DENIED_V6"
+check "after SIGKILL: denied client -> node tcp/8000 still blocked at node ingress (IPv4)" \
+	blocked_at node Tcp.InSegs probe_tcp denied "$NODE_DENIED_V4" 8000
+check "after SIGKILL: denied client -> node ping still blocked at node ingress (IPv6)" \
+	blocked_at node Icmp6InEchos probe_ping denied "$NODE_DENIED_V6"
+check "after SIGKILL: node -> denied client tcp/7000 still blocked at node egress (IPv4)" \
+	blocked_at denied Tcp.InSegs probe_tcp node "$DENIED_V4" 7000
 check "after SIGKILL: allowed client -> node tcp/8000 still delivered (IPv4)" \
 	probe_tcp allowed "$NODE_ALLOWED_V4" 8000
 check "after SIGKILL: allowed client -> node udp/5353 still delivered (IPv6)" \
