@@ -12,6 +12,8 @@ struct walker {
 	char *ptr;        /* current pointer, grows like a stack */
 	size_t plen, pcap;
 	struct diags *d;
+	struct diag **todo; /* unresolved diags sorted by pointer */
+	size_t ntodo;
 	int depth;
 };
 
@@ -62,16 +64,29 @@ static int ptr_push(struct walker *w, const char *tok, size_t n)
 	return 0;
 }
 
+static int cmp_todo(const void *a, const void *b)
+{
+	return strcmp((*(struct diag *const *)a)->pointer, (*(struct diag *const *)b)->pointer);
+}
+
+/* Give the diags naming the current pointer this position: O(log n). */
 static void mark(struct walker *w)
 {
 	const char *cur = w->plen ? w->ptr : "";
+	size_t lo = 0, hi = w->ntodo;
 
-	for (size_t i = 0; i < w->d->n; i++) {
-		struct diag *g = &w->d->v[i];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
 
-		if (!g->line && g->pointer && !strcmp(g->pointer, cur)) {
-			g->line = w->line;
-			g->col = w->col;
+		if (strcmp(w->todo[mid]->pointer, cur) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < w->ntodo && !strcmp(w->todo[lo]->pointer, cur); lo++) {
+		if (!w->todo[lo]->line) {
+			w->todo[lo]->line = w->line;
+			w->todo[lo]->col = w->col;
 		}
 	}
 }
@@ -159,6 +174,16 @@ void json_pos__resolve(const char *text, size_t len, struct diags *d)
 {
 	struct walker w = { .s = text, .end = text + len, .line = 1, .col = 1, .d = d };
 
-	walk_value(&w);
+	w.todo = calloc(d->n ? d->n : 1, sizeof(*w.todo));
+	if (!w.todo)
+		return;
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->v[i].line && d->v[i].pointer)
+			w.todo[w.ntodo++] = &d->v[i];
+	if (w.ntodo) {
+		qsort(w.todo, w.ntodo, sizeof(*w.todo), cmp_todo);
+		walk_value(&w);
+	}
+	free(w.todo);
 	free(w.ptr);
 }

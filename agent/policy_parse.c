@@ -132,6 +132,8 @@ static void parse_groups(struct pctx *c, json_t *root)
 	json_object_foreach(gs, name, g)
 		parse_group(c, name, g);
 	c->p->ngroups = c->p->nterms;
+	for (size_t i = 0; i < c->p->ngroups; i++)
+		(void)term_index(c, i);
 }
 
 static void parse_rate_limit(struct pctx *c, const char *name, json_t *o, struct rate_limit *r)
@@ -235,6 +237,7 @@ int policy__parse(const char *text, size_t len, struct policy *ret, struct diags
 		check_rules(&c);
 	}
 	json_decref(root);
+	free(c.names);
 	sha256(text, len, ret->sha256);
 	ret->src = malloc(len + 1);
 	if (ret->src) {

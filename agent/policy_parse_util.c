@@ -217,3 +217,64 @@ void check_except(struct pctx *c, const struct addrset *s, json_t *except, const
 		k++;
 	}
 }
+
+static size_t name_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 1099511628211ull;
+	}
+	return h ^ (h >> 31);
+}
+
+static int names_grow(struct pctx *c)
+{
+	size_t cap = c->ncap ? c->ncap * 2 : 256;
+	size_t *v = calloc(cap, sizeof(*v));
+
+	if (!v)
+		return -1;
+	for (size_t i = 0; i < c->ncap; i++) {
+		size_t h;
+
+		if (!c->names[i])
+			continue;
+		h = name_hash(c->p->terms[c->names[i] - 1].name) & (cap - 1);
+		while (v[h])
+			h = (h + 1) & (cap - 1);
+		v[h] = c->names[i];
+	}
+	free(c->names);
+	c->names = v;
+	c->ncap = cap;
+	return 0;
+}
+
+long term_find(struct pctx *c, const char *name)
+{
+	if (!c->ncap)
+		return -1;
+	for (size_t h = name_hash(name) & (c->ncap - 1); c->names[h]; h = (h + 1) & (c->ncap - 1))
+		if (!strcmp(c->p->terms[c->names[h] - 1].name, name))
+			return c->names[h] - 1;
+	return -1;
+}
+
+int term_index(struct pctx *c, size_t idx)
+{
+	size_t h;
+
+	if (!c->p->terms[idx].name)
+		return 0;
+	if ((idx + 1) * 2 >= c->ncap && names_grow(c)) {
+		c->oom = true;
+		return -1;
+	}
+	h = name_hash(c->p->terms[idx].name) & (c->ncap - 1);
+	while (c->names[h])
+		h = (h + 1) & (c->ncap - 1);
+	c->names[h] = idx + 1;
+	return 0;
+}

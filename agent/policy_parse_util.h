@@ -12,7 +12,14 @@ struct pctx {
 	struct policy *p;
 	struct diags *d;
 	bool oom;
+	size_t *names;  /* open addressing over policy.terms: index + 1, 0 = empty */
+	size_t ncap;    /* power of two */
 };
+
+/* Term by name (group, literal CIDR text, "any"), or -1. */
+long term_find(struct pctx *c, const char *name);
+/* Remember term idx under its name; 0 or -ENOMEM. */
+int term_index(struct pctx *c, size_t idx);
 
 /* Error at pointer; value (may be NULL) is shown as compact JSON. */
 void perr(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)

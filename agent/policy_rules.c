@@ -26,9 +26,11 @@ static long resolve_term(struct pctx *c, json_t *v, const char *ptr)
 		return -1;
 	}
 	s = json_string_value(v);
-	for (size_t i = 0; i < p->nterms; i++) {
-		if (p->terms[i].name && !strcmp(p->terms[i].name, s))
-			return i;
+	{
+		long found = term_find(c, s);
+
+		if (found >= 0)
+			return found;
 	}
 	if (!strcmp(s, "any")) {
 		memset(&cd, 0, sizeof(cd));
@@ -48,6 +50,8 @@ static long resolve_term(struct pctx *c, json_t *v, const char *ptr)
 	t->name = strdup(s);
 	t->set.incl[0] = cd;
 	t->set.nincl = 1;
+	if (term_index(c, p->nterms - 1))
+		return -1;
 	return p->nterms - 1;
 }
 

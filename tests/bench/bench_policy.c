@@ -37,8 +37,8 @@ static double now_s(void)
 }
 
 /* Clustered, realistic: tenants of /24s (IPv4) and /56s (IPv6), each rule
- * one tenant group or a host inside it, service ports and ranges, 5% deny
- * rules, one rule in 50 from a whole /16 aggregate. */
+ * one tenant group or a host inside it, service ports (70% one, 20% two,
+ * 10% a range), 5% deny rules, one rule in 50 from a whole /16 aggregate. */
 static char *gen_policy(int n)
 {
 	size_t cap = 256 + (size_t)n * 200, o = 0;
@@ -52,7 +52,7 @@ static char *gen_policy(int n)
 	o += sprintf(s + o, "},\"ingress\":[");
 	for (int i = 0; i < n; i++) {
 		int g = i % ngroups, port = 1000 + (i * 7) % 60000;
-		char from[96];
+		char from[96], ports[64];
 
 		if (i % 50 == 49)
 			sprintf(from, "\"10.%d.0.0/16\"", (g >> 8) & 255);
@@ -60,10 +60,16 @@ static char *gen_policy(int n)
 			sprintf(from, "\"10.%d.%d.%d/32\"", (g >> 8) & 255, g & 255, 1 + i % 200);
 		else
 			sprintf(from, "\"t%d\"", g);
-		o += sprintf(s + o,
-			     "%s{\"id\":\"r%d\",%s\"from\":[%s],\"proto\":\"%s\",\"ports\":[%d,\"%d-%d\"]}",
+		/* 70% one port, 20% two, 10% a range (NCCL-like) */
+		if (i % 10 < 7)
+			sprintf(ports, "%d", port);
+		else if (i % 10 < 9)
+			sprintf(ports, "%d,%d", port, port + 443);
+		else
+			sprintf(ports, "\"%d-%d\"", port, port + 100 + i % 900);
+		o += sprintf(s + o, "%s{\"id\":\"r%d\",%s\"from\":[%s],\"proto\":\"%s\",\"ports\":[%s]}",
 			     i ? "," : "", i, i % 20 == 19 ? "\"action\":\"deny\"," : "", from,
-			     i % 4 == 3 ? "udp" : "tcp", port, port + 100, port + 100 + i % 900);
+			     i % 4 == 3 ? "udp" : "tcp", ports);
 	}
 	o += sprintf(s + o, "]}");
 	return s;
@@ -313,6 +319,8 @@ int main(int argc, char **argv)
 		       r.parse_s + r.compile_s + r.publish_s, r.rss_kib / 1024.0, r.map_kib);
 		fflush(stdout);
 	}
+	if (argc > 3 && !strcmp(argv[3], "control"))
+		return 0;
 	/* data plane: every configuration loaded side by side */
 	empty_fd = load_empty("build/bench/empty.bpf.o");
 	if (empty_fd < 0) {

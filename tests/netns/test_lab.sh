@@ -56,6 +56,20 @@ blocked_at() {
 	fi
 }
 
+# diagnostics: agent log, counters, last probes; before the work dir goes.
+diagnostics() {
+	[ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ] || return 0
+	agent_log_tail 25
+	if [ -s "$LAB_DIR/stats.flat" ]; then
+		echo "# --- ward stats --json, flattened (non-zero)" >&2
+		awk '$2 != 0' "$LAB_DIR/stats.flat" | sed 's/^/#   /' >&2
+	fi
+	if [ -f "$LAB_DIR/probes.log" ]; then
+		echo "# --- last lines of $LAB_DIR/probes.log" >&2
+		tail -n 15 "$LAB_DIR/probes.log" | sed 's/^/#   /' >&2
+	fi
+}
+
 on_exit() {
 	local rc=$?
 	set +e
@@ -63,17 +77,7 @@ on_exit() {
 	if [ "$DONE" != 1 ]; then
 		fail "test script ran to completion (stopped with status $rc at line ${LAST_LINE:-?})"
 	fi
-	if [ "$FAILED" -gt 0 ] && [ -n "$LAB_DIR" ] && [ -d "$LAB_DIR" ]; then
-		agent_log_tail 25
-		if [ -s "$LAB_DIR/stats.flat" ]; then
-			echo "# --- ward stats --json, flattened (non-zero)" >&2
-			awk '$2 != 0' "$LAB_DIR/stats.flat" | sed 's/^/#   /' >&2
-		fi
-		if [ -f "$LAB_DIR/probes.log" ]; then
-			echo "# --- last lines of $LAB_DIR/probes.log" >&2
-			tail -n 15 "$LAB_DIR/probes.log" | sed 's/^/#   /' >&2
-		fi
-	fi
+	[ "$FAILED" -gt 0 ] && diagnostics
 	lab_cleanup
 	echo "$PASSED passed, $FAILED failed"
 	if [ "$FAILED" -eq 0 ] && [ "$DONE" = 1 ]; then exit 0; fi
@@ -321,6 +325,7 @@ check "after detach: denied client -> node tcp/8000 delivered (IPv6)" \
 check "after detach: node -> denied client ping delivered (IPv4)" probe_ping node "$DENIED_V4"
 
 # ---- cleanup --------------------------------------------------------------------
+[ "$FAILED" -gt 0 ] && diagnostics
 lab_cleanup
 check "cleanup: lab namespaces and pin directory removed" lab_is_clean
 DONE=1
