@@ -8,7 +8,7 @@
  * parser that misreads a document shows up as well.
  *
  *   test_model [--seed N] [--long] [--policies N] [--packets N] [--policy I]
- *              [--max-reports N] [--quiet]
+ *              [--max-reports N] [--quiet] [--doc-extras]
  *
  * Last line: "N passed, N failed" (one test = one policy). Exit 1 on any
  * mismatch, or when nothing could be run (no root, no BPF).
@@ -30,21 +30,24 @@
 #include "pktgen.h"
 #include "policy_ref.h"
 
-#define DEF_POLICIES 600
-#define DEF_PACKETS  2000 /* per policy */
-#define LONG_POLICIES 6000
-#define LONG_PACKETS  4000
+#define DEF_POLICIES  1000
+#define DEF_PACKETS   1200 /* per policy */
+#define LONG_POLICIES 10000
+#define LONG_PACKETS  2000
 
 /* ---- random numbers (splitmix64: seedable, same stream everywhere) ------ */
 static uint64_t rng_state;
 
-static uint64_t rnd64(void)
+static uint64_t mix64(uint64_t z)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
-
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
 	return z ^ (z >> 31);
+}
+
+static uint64_t rnd64(void)
+{
+	return mix64(rng_state += 0x9e3779b97f4a7c15ull);
 }
 
 /* 0 .. n-1 */
@@ -107,9 +110,9 @@ static void sb_str(struct sbuf *b, const char *s)
 }
 
 /* ---- the generator's own description of a policy ---------------------- */
-#define MAXG  12 /* groups */
-#define MAXC  8  /* cidrs (and excepts) per group */
-#define MAXR  64 /* rules */
+#define MAXG  16  /* groups */
+#define MAXC  16  /* cidrs (and excepts) per group */
+#define MAXR  128 /* rules */
 #define MAXE  4  /* from/to entries per rule */
 #define MAXP  6  /* port / type ranges per rule */
 #define MAXRL 4  /* rate limits */
@@ -376,6 +379,9 @@ static int rand_fam(void)
 	return chance(50) ? 4 : 6;
 }
 
+/* Also generate what docs/policy.md allows but the parser refuses. */
+static bool doc_extras;
+
 /* ---- names ------------------------------------------------------------ */
 static bool id_taken(const struct gpol *g, const char *id)
 {
@@ -389,9 +395,12 @@ static void gen_id(const struct gpol *g, char *out)
 {
 	/* prefixes whose byte order differs from document order, UTF-8, digits
 	 * sorting around letters, prefixes of each other */
-	static const char *const pre[] = { "r",	 "R",	   "a",	 "rule", "allow-", "deny_",
-					   "Z",	 "0",	   "9.", "_",	 "-",	   "\xc3\xa9",
-					   "~x", "r1",	   "r10", "web.", "\xe2\x82\xac", "A-" };
+	static const char *const pre[] = { "r",	 "R",  "a",    "rule", "allow-", "deny_", "Z",
+					   "0",	 "9.", "_",    "-",    "r1",	 "r10",	  "web.",
+					   "A-", ".", "z_", "\xc3\xa9", "~x", "\xe2\x82\xac" };
+	/* the last three are outside [A-Za-z0-9_.-]: the parser rejects them
+	 * though docs/policy.md does not restrict ids; only with --doc-extras */
+	int npre = NNAMES(pre) - (doc_extras ? 0 : 3);
 
 	for (;;) {
 		if (chance(3)) {
@@ -400,9 +409,9 @@ static void gen_id(const struct gpol *g, char *out)
 			out[63] = '\0';
 			out[62] = (char)('0' + rnd(10));
 		} else if (chance(50)) {
-			snprintf(out, 64, "%s%u", pre[rnd(NNAMES(pre))], rnd(100));
+			snprintf(out, 64, "%s%u", pre[rnd(npre)], rnd(100));
 		} else {
-			snprintf(out, 64, "%s", pre[rnd(NNAMES(pre))]);
+			snprintf(out, 64, "%s", pre[rnd(npre)]);
 		}
 		if (!id_taken(g, out))
 			return;
@@ -499,7 +508,7 @@ static void gen_group(struct gpol *g, struct ggroup *gr, struct gen_ctx *cx)
 
 	memset(gr, 0, sizeof(*gr));
 	gen_group_name(g, gr->name);
-	gr->nincl = chance(85) ? 1 + rnd(3) : 1 + rnd(MAXC);
+	gr->nincl = chance(85) ? 1 + rnd(3) : chance(80) ? 1 + rnd(8) : 1 + rnd(MAXC);
 	for (int i = 0; i < gr->nincl; i++) {
 		int fam = fam_bias == 1 ? 4 : fam_bias == 2 ? 6 : rand_fam();
 
@@ -516,7 +525,7 @@ static void gen_group(struct gpol *g, struct ggroup *gr, struct gen_ctx *cx)
 		cl_add(&cx->cl, &gr->incl[i]);
 	}
 	if (chance(40)) {
-		gr->nexcl = 1 + rnd(3);
+		gr->nexcl = chance(90) ? 1 + rnd(3) : 1 + rnd(MAXC);
 		for (int i = 0; i < gr->nexcl; i++) {
 			/* inside one of cidrs (or inside an earlier except, which is
 			 * inside a cidr too) */
@@ -538,7 +547,8 @@ static void gen_group(struct gpol *g, struct ggroup *gr, struct gen_ctx *cx)
 		}
 	}
 	gr->as_array = gr->nexcl == 0 && chance(50);
-	gr->empty_except = gr->nexcl == 0 && !gr->as_array && chance(15);
+	/* "except": [] is rejected by the parser, the document allows it */
+	gr->empty_except = doc_extras && gr->nexcl == 0 && !gr->as_array && chance(15);
 }
 
 static void gen_rule(struct gpol *g, struct grule *r, int dir, struct gen_ctx *cx)
@@ -616,6 +626,24 @@ static void gen_rule(struct gpol *g, struct grule *r, int dir, struct gen_ctx *c
 		for (int i = 0; i < r->npr; i++)
 			gen_range(&r->pr[i], true, r->proto == 58, cx->types, cx->ntypes);
 	}
+
+	/* a twin: the addresses (and often the protocol and ranges) of an
+	 * earlier rule of this direction, so that rules contest packets:
+	 * deny against allow, audit against enforcing, id against id */
+	if (g->nr && chance(35)) {
+		const struct grule *o = &g->r[rnd(g->nr)];
+
+		if (o->dir == dir) {
+			memcpy(r->ent, o->ent, sizeof(r->ent));
+			r->nent = o->nent;
+			if (chance(60)) {
+				r->proto_form = o->proto_form;
+				r->proto = o->proto;
+				memcpy(r->pr, o->pr, sizeof(r->pr));
+				r->npr = chance(70) ? o->npr : -1;
+			}
+		}
+	}
 }
 
 static void gen_policy(struct gpol *g, struct gen_ctx *cx, uint64_t seed, int idx)
@@ -665,15 +693,18 @@ static void gen_policy(struct gpol *g, struct gen_ctx *cx, uint64_t seed, int id
 
 	k = rnd(100);
 	{
-		int n = k < 5 ? 0 : k < 75 ? 1 + rnd(10) : k < 95 ? 10 + rnd(21) : 40 + rnd(MAXR - 40 + 1);
+		int n = k < 5	 ? 0
+			: k < 75 ? 1 + rnd(10)
+			: k < 95 ? 10 + rnd(21)
+			: k < 98 ? 40 + rnd(25)
+				 : 64 + rnd(MAXR - 64 + 1);
 
 		nin = n ? (int)rnd(n + 1) : 0;
 		neg = n - nin;
 	}
-	for (int i = 0; i < nin; i++)
-		gen_rule(g, &g->r[g->nr++], WARD_DIR_INGRESS, cx);
-	for (int i = 0; i < neg; i++)
-		gen_rule(g, &g->r[g->nr++], WARD_DIR_EGRESS, cx);
+	/* g->nr counts the rules done: ids are unique among them */
+	for (int i = 0; i < nin + neg; i++, g->nr++)
+		gen_rule(g, &g->r[g->nr], i < nin ? WARD_DIR_INGRESS : WARD_DIR_EGRESS, cx);
 }
 
 /* ---- JSON ------------------------------------------------------------- */
@@ -982,15 +1013,11 @@ static void rand_addr_from(uint8_t *a, const uint8_t *base, int fixed, int bits)
 }
 
 /* A remote (or local) address aimed at the policy's prefixes. */
-static void gen_addr(const struct gen_ctx *cx, uint8_t *fam, uint8_t *a)
+static void addr_near(const struct gcidr *c, uint8_t *fam, uint8_t *a, bool inside)
 {
-	unsigned k = rnd(100);
-
-	memset(a, 0, 16);
-	if (cx->cl.n && k < 75) {
-		const struct gcidr *c = &cx->cl.v[rnd(cx->cl.n)];
+	{
 		int bits = fam_bits(c->fam);
-		unsigned m = rnd(8);
+		unsigned m = inside ? rnd(4) : rnd(8);
 
 		*fam = c->fam;
 		switch (m) {
@@ -1045,6 +1072,16 @@ static void gen_addr(const struct gen_ctx *cx, uint8_t *fam, uint8_t *a)
 			}
 			break;
 		}
+	}
+}
+
+static void gen_addr(const struct gen_ctx *cx, uint8_t *fam, uint8_t *a)
+{
+	unsigned k = rnd(100);
+
+	memset(a, 0, 16);
+	if (cx->cl.n && k < 75) {
+		addr_near(&cx->cl.v[rnd(cx->cl.n)], fam, a, false);
 		return;
 	}
 	*fam = (uint8_t)rand_fam();
@@ -1092,6 +1129,75 @@ struct tpkt {
 	struct pkt_spec s;
 };
 
+/* A packet aimed at one rule: its direction, near one of its prefixes, its
+ * protocol, T at the edges of its ranges. Most such packets match it, and
+ * whatever else overlaps it. */
+static void gen_packet_for_rule(const struct gpol *g, const struct gen_ctx *cx,
+				const struct grule *r, struct tpkt *t)
+{
+	struct pkt_spec *s = &t->s;
+	const struct gentry *e = &r->ent[rnd(r->nent)];
+	bool inside = chance(60);
+	uint8_t lf, *remote, *local;
+
+	t->dir = chance(95) ? r->dir : !r->dir;
+	remote = t->dir == WARD_DIR_INGRESS ? s->src : s->dst;
+	local = t->dir == WARD_DIR_INGRESS ? s->dst : s->src;
+	if (e->kind == E_LIT) {
+		addr_near(&e->lit, &s->family, remote, inside);
+	} else if (e->kind == E_GROUP) {
+		const struct ggroup *gr = &g->g[e->group];
+		int k = (int)rnd(gr->nincl + gr->nexcl);
+
+		addr_near(k < gr->nincl ? &gr->incl[k] : &gr->excl[k - gr->nincl], &s->family, remote,
+			  inside);
+	} else {
+		gen_addr(cx, &s->family, remote);
+	}
+	do
+		gen_addr(cx, &lf, local);
+	while (lf != s->family);
+
+	if (r->proto == POLICY_PROTO_ANY) {
+		static const uint8_t common[] = { 6, 17, 1, 58, 47, 132 };
+
+		s->proto = chance(80) ? common[rnd(NNAMES(common))] : (uint8_t)rnd(256);
+	} else {
+		s->proto = (uint8_t)r->proto;
+	}
+	if (s->family == 6 && (s->proto == 0 || s->proto == 43 || s->proto == 44 || s->proto == 60))
+		s->proto = 59;
+	s->sport = (uint16_t)rnd(65536);
+	if (r->npr > 0 && chance(85)) {
+		const struct grange *x = &r->pr[rnd(r->npr)];
+		int max = (r->proto == 1 || r->proto == 58) ? 255 : 65535;
+		int v;
+
+		switch (rnd(4)) {
+		case 0:
+			v = x->lo - 1 + (int)rnd(3);
+			break;
+		case 1:
+			v = x->hi - 1 + (int)rnd(3);
+			break;
+		default:
+			v = x->lo + (int)rnd(x->hi - x->lo + 1);
+			break;
+		}
+		s->dport = (uint16_t)(v < 0 ? 0 : v > max ? max : v);
+	} else if (s->proto == 1 || s->proto == 58) {
+		s->dport = (uint16_t)gen_port(g, cx, true);
+	} else {
+		s->dport = (uint16_t)gen_port(g, cx, false);
+	}
+	if (s->proto == 1 || s->proto == 58) {
+		s->dport &= 0xff;
+		s->sport = (uint16_t)rnd(256);
+	}
+	s->tcp_flags = 0;
+	s->payload = chance(90) ? 0 : (uint16_t)rnd(200);
+}
+
 static void gen_packet(const struct gpol *g, const struct gen_ctx *cx, struct tpkt *t)
 {
 	struct pkt_spec *s = &t->s;
@@ -1102,6 +1208,10 @@ static void gen_packet(const struct gpol *g, const struct gen_ctx *cx, struct tp
 	t->dir = (int)rnd(2);
 	if (chance(1) && chance(50)) {
 		t->arp = true;
+		return;
+	}
+	if (g->nr && chance(50)) {
+		gen_packet_for_rule(g, cx, &g->r[rnd(g->nr)], t);
 		return;
 	}
 	remote = t->dir == WARD_DIR_INGRESS ? s->src : s->dst;
@@ -1546,7 +1656,7 @@ static double now_s(void)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: test_model [--seed N] [--long] [--policies N] [--packets N] [--policy I]\n"
-		   "                  [--max-reports N] [--quiet]\n");
+		   "                  [--max-reports N] [--quiet] [--doc-extras]\n");
 }
 
 int main(int argc, char **argv)
@@ -1554,6 +1664,7 @@ int main(int argc, char **argv)
 	uint64_t seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 16);
 	long npol = DEF_POLICIES, npkt = DEF_PACKETS, only = -1, max_reports = 5;
 	unsigned long long pkts = 0, mism = 0, kinds_count[5] = { 0 };
+	unsigned long long st_verdict[WARD_V_MAX] = { 0 }, st_match[4] = { 0 }, st_fam[3] = { 0 };
 	long passed = 0, failed = 0, rejected = 0, reports = 0;
 	struct ward w;
 	double t0, t1;
@@ -1566,6 +1677,8 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--long")) {
 			npol = LONG_POLICIES;
 			npkt = LONG_PACKETS;
+		} else if (!strcmp(a, "--doc-extras")) {
+			doc_extras = true;
 		} else if (!strcmp(a, "--quiet")) {
 			quiet = true;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -1626,8 +1739,7 @@ int main(int argc, char **argv)
 		if (!g || !cx)
 			abort();
 		/* each policy has its own stream: --policy I reproduces one */
-		rng_state = seed * 0x100000001b3ull + (uint64_t)i * 0x9e3779b97f4a7c15ull;
-		rnd64();
+		rng_state = mix64(mix64(seed) ^ mix64(0x5eed0000ull + (uint64_t)i));
 		gen_policy(g, cx, seed, (int)i);
 		json = emit_json(g);
 		if (load_policy(&w, json, &p, true)) {
@@ -1649,6 +1761,9 @@ int main(int argc, char **argv)
 			gen_packet(g, cx, &t);
 			mm = run_one(&w, &p, &direct, &t, &o);
 			pkts++;
+			st_verdict[o.m.verdict < WARD_V_MAX ? o.m.verdict : 0]++;
+			st_match[o.m.nmatch > 2 ? 3 : o.m.nmatch]++;
+			st_fam[t.arp ? 0 : t.s.family == 4 ? 1 : 2]++;
 			if (mm & MM_RUN) {
 				printf("policy %ld: ward__test_run failed: %s\n", i, strerror(-o.err));
 				bad++;
@@ -1695,6 +1810,14 @@ int main(int argc, char **argv)
 	printf("packets: %llu, mismatches: %llu (datapath %llu, rate-limit slot %llu, trace %llu, parser %llu, run errors %llu)\n",
 	       pkts, mism, kinds_count[0], kinds_count[1], kinds_count[2], kinds_count[3],
 	       kinds_count[4]);
+	printf("model verdicts:");
+	for (int v = 0; v < WARD_V_MAX; v++)
+		if (st_verdict[v])
+			printf(" %s %.1f%%", ref_verdict_name(v), 100.0 * st_verdict[v] / (pkts ? pkts : 1));
+	printf("\nmatching rules per packet: 0 %.1f%%, 1 %.1f%%, 2 %.1f%%, 3+ %.1f%%; ARP %llu, IPv4 %llu, IPv6 %llu\n",
+	       100.0 * st_match[0] / (pkts ? pkts : 1), 100.0 * st_match[1] / (pkts ? pkts : 1),
+	       100.0 * st_match[2] / (pkts ? pkts : 1), 100.0 * st_match[3] / (pkts ? pkts : 1),
+	       st_fam[0], st_fam[1], st_fam[2]);
 	printf("elapsed: %.2f s (%.0f packets/s)\n", t1 - t0, (t1 - t0) > 0 ? pkts / (t1 - t0) : 0.0);
 	printf("%ld passed, %ld failed\n", passed, failed);
 	return failed || passed == 0 ? 1 : 0;

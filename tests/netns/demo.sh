@@ -12,7 +12,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-LAB_KIND=demo
+LAB_KIND="demo"
 # shellcheck source=tests/netns/lib.sh
 . "$HERE/lib.sh"
 POLICY=$LAB_ROOT/policies/demo.json
@@ -72,7 +72,7 @@ lab_wait_listening allowed tcp 7000
 lab_wait_listening denied tcp 7000
 
 echo
-echo "== ward check $POLICY"
+echo "== ward check ${POLICY#"$LAB_ROOT"/}"
 ward_node check "$POLICY"
 
 echo

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # variables set here are read by the scripts that source it
 # Ward network-namespace lab, sourced by tests/netns/test_lab.sh and
 # tests/netns/demo.sh.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # single-quoted strings are eval'd by check, on purpose
 # Ward netns integration test: real traffic through a lab of network
 # namespaces (see lib.sh), policy tests/netns/lab-policy.json.
 #
@@ -10,7 +11,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-LAB_KIND=test
+LAB_KIND="test"
 # shellcheck source=tests/netns/lib.sh
 . "$HERE/lib.sh"
 POLICY=${WARD_LAB_POLICY:-$HERE/lab-policy.json} # override only to test this test
