@@ -61,7 +61,7 @@ cannot_run() {
 
 suite_unit()  { run_suite unit "$BUILD/tests/test_policy"; }
 suite_bpf()   { need_root bpf && run_suite bpf "$BUILD/tests/test_bpf" || cannot_run bpf; }
-suite_model() { need_root model && run_suite model "$BUILD/tests/test_model" || cannot_run model; }
+suite_model() { need_root model && run_suite model "$BUILD/tests/test_model" --seed "${WARD_MODEL_SEED:-20261128}" --quiet || cannot_run model; }
 suite_netns() { need_root netns && run_suite netns tests/netns/test_lab.sh || cannot_run netns; }
 suite_cli()   { run_suite cli tests/cli/test_cli.sh; }
 

@@ -30,8 +30,8 @@
 #include "pktgen.h"
 #include "policy_ref.h"
 
-#define DEF_POLICIES  1000
-#define DEF_PACKETS   1200 /* per policy */
+#define DEF_POLICIES  2000
+#define DEF_PACKETS   600 /* per policy */
 #define LONG_POLICIES 10000
 #define LONG_PACKETS  2000
 
@@ -1012,69 +1012,68 @@ static void rand_addr_from(uint8_t *a, const uint8_t *base, int fixed, int bits)
 		setbit(a, i, 0);
 }
 
-/* A remote (or local) address aimed at the policy's prefixes. */
+/* An address at, inside or just outside c (inside: at or inside only). */
 static void addr_near(const struct gcidr *c, uint8_t *fam, uint8_t *a, bool inside)
 {
-	{
-		int bits = fam_bits(c->fam);
-		unsigned m = inside ? rnd(4) : rnd(8);
+	int bits = fam_bits(c->fam);
+	unsigned m = inside ? rnd(4) : rnd(8);
 
-		*fam = c->fam;
-		switch (m) {
-		case 0:
-		case 1:
-			rand_addr_from(a, c->a, c->len, bits);
-			break;
-		case 2: /* first */
-			memcpy(a, c->a, 16);
-			break;
-		case 3: /* last */
-			rand_addr_from(a, c->a, bits, bits);
-			for (int i = c->len; i < bits; i++)
-				setbit(a, i, 1);
-			break;
-		case 4: /* just before */
-			memcpy(a, c->a, 16);
-			addr_step(a, bits, -1);
-			break;
-		case 5: /* just after */
-			memcpy(a, c->a, 16);
-			for (int i = c->len; i < bits; i++)
-				setbit(a, i, 1);
-			addr_step(a, bits, +1);
-			break;
-		case 6: { /* one bit flipped near the prefix boundary */
-			int lo = c->len - 3 < 0 ? 0 : c->len - 3;
-			int hi = c->len + 3 > bits ? bits : c->len + 3;
+	*fam = c->fam;
+	switch (m) {
+	case 0:
+	case 1:
+		rand_addr_from(a, c->a, c->len, bits);
+		break;
+	case 2: /* first */
+		memcpy(a, c->a, 16);
+		break;
+	case 3: /* last */
+		rand_addr_from(a, c->a, bits, bits);
+		for (int i = c->len; i < bits; i++)
+			setbit(a, i, 1);
+		break;
+	case 4: /* just before */
+		memcpy(a, c->a, 16);
+		addr_step(a, bits, -1);
+		break;
+	case 5: /* just after */
+		memcpy(a, c->a, 16);
+		for (int i = c->len; i < bits; i++)
+			setbit(a, i, 1);
+		addr_step(a, bits, +1);
+		break;
+	case 6: { /* one bit flipped near the prefix boundary */
+		int lo = c->len - 3 < 0 ? 0 : c->len - 3;
+		int hi = c->len + 3 > bits ? bits : c->len + 3;
 
-			rand_addr_from(a, c->a, c->len, bits);
-			if (hi > lo) {
-				int i = lo + (int)rnd(hi - lo);
+		rand_addr_from(a, c->a, c->len, bits);
+		if (hi > lo) {
+			int i = lo + (int)rnd(hi - lo);
 
-				setbit(a, i, !getbit(a, i));
-			}
-			break;
+			setbit(a, i, !getbit(a, i));
 		}
-		default: /* the other family's twin: IPv4-mapped IPv6 and back */
-			rand_addr_from(a, c->a, c->len, bits);
-			if (c->fam == 4) {
-				uint8_t v4[4];
+		break;
+	}
+	default: /* the other family's twin: IPv4-mapped IPv6 and back */
+		rand_addr_from(a, c->a, c->len, bits);
+		if (c->fam == 4) {
+			uint8_t v4[4];
 
-				memcpy(v4, a, 4);
-				memset(a, 0, 16);
-				a[10] = a[11] = 0xff;
-				memcpy(a + 12, v4, 4);
-				*fam = 6;
-			} else {
-				memmove(a, a + 12, 4);
-				memset(a + 4, 0, 12);
-				*fam = 4;
-			}
-			break;
+			memcpy(v4, a, 4);
+			memset(a, 0, 16);
+			a[10] = a[11] = 0xff;
+			memcpy(a + 12, v4, 4);
+			*fam = 6;
+		} else {
+			memmove(a, a + 12, 4);
+			memset(a + 4, 0, 12);
+			*fam = 4;
 		}
+		break;
 	}
 }
 
+/* A remote (or local) address aimed at the policy's prefixes. */
 static void gen_addr(const struct gen_ctx *cx, uint8_t *fam, uint8_t *a)
 {
 	unsigned k = rnd(100);
