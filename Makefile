@@ -134,13 +134,6 @@ $(BUILD)/agent/pktgen.o: tests/bpf/pktgen.c tests/bpf/pktgen.h | $(BUILD)/agent
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@
 
-# ---- benchmarks -------------------------------------------------------------
-$(BUILD)/bench/empty.bpf.o: tests/bench/empty.bpf.c | $(BUILD)/bench
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bench/bench_policy: tests/bench/bench_policy.c $(LIB_OBJ) | $(BUILD)/bench
-	$(Q)echo "  CC       $@"
-	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
-
-$(BUILD)/bench:
-	$(Q)mkdir -p $@
+include tests/bench/bench.mk
+include tests/fuzz/fuzz.mk

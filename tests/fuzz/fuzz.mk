@@ -1,0 +1,1 @@
+# Fuzz targets, included by the top Makefile. (to be written)
