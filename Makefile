@@ -77,13 +77,18 @@ $(BUILD) $(BUILD)/agent $(BUILD)/tests:
 	$(Q)mkdir -p $@
 
 # ---- tests ----------------------------------------------------------------
-TEST_BINS := $(BUILD)/tests/test_policy $(BUILD)/tests/test_bpf $(BUILD)/tests/test_model
+TEST_BINS := $(BUILD)/tests/test_policy $(BUILD)/tests/test_bpf $(BUILD)/tests/test_ct \
+	     $(BUILD)/tests/test_model
 
 $(BUILD)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/test_bpf: tests/bpf/test_bpf.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_ct: tests/bpf/test_ct.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -53,10 +53,17 @@ int ward__load(struct ward *w, const char *pin_dir, bool trace)
 
 int ward__load_opts(struct ward *w, const char *pin_dir, bool trace, size_t max_rules)
 {
+	struct ward_load_opts o = { .trace = trace, .no_ct = trace, .max_rules = max_rules };
+
+	return ward__load_ex(w, pin_dir, &o);
+}
+
+int ward__load_ex(struct ward *w, const char *pin_dir, const struct ward_load_opts *o)
+{
 	int err;
 
 	memset(w, 0, sizeof(*w));
-	w->max_rules = max_rules ? max_rules : WARD_RULES_DEFAULT;
+	w->max_rules = o->max_rules ? o->max_rules : WARD_RULES_DEFAULT;
 	if (w->max_rules > WARD_RULES_LIMIT)
 		return -E2BIG;
 	if (pin_dir && snprintf(w->pin_path, sizeof(w->pin_path), "%s", pin_dir) >=
@@ -65,9 +72,13 @@ int ward__load_opts(struct ward *w, const char *pin_dir, bool trace, size_t max_
 	w->skel = ward_bpf__open();
 	if (!w->skel)
 		return -errno;
-	w->skel->rodata->cfg_trace = trace;
+	w->skel->rodata->cfg_trace = o->trace;
+	w->skel->rodata->cfg_ct = !o->no_ct;
 	err = bpf_map__set_max_entries(w->skel->maps.ward_rule_stats,
 				       WARD_STAT_ENTRIES(w->max_rules));
+	if (!err)
+		err = bpf_map__set_max_entries(w->skel->maps.ward_ct,
+					       o->ct_size ? o->ct_size : WARD_CT_DEFAULT_SIZE);
 	if (!err)
 		err = bpf_map__set_max_entries(w->skel->maps.ward_rule_ids,
 					       WARD_STAT_ENTRIES(w->max_rules));

@@ -30,6 +30,15 @@ struct ward {
 int ward__load(struct ward *w, const char *pin_path, bool trace);
 /* The same, with room for max_rules rule counters (0 = WARD_RULES_DEFAULT). */
 int ward__load_opts(struct ward *w, const char *pin_path, bool trace, size_t max_rules);
+
+struct ward_load_opts {
+	bool trace;       /* record each decision in ward_trace                 */
+	bool no_ct;       /* decide every packet as a new flow (explain, tests) */
+	size_t max_rules; /* rule counters per slot, 0 = WARD_RULES_DEFAULT      */
+	size_t ct_size;   /* conntrack entries, 0 = WARD_CT_DEFAULT_SIZE         */
+};
+/* ward__load and ward__load_opts are this with no_ct = trace. */
+int ward__load_ex(struct ward *w, const char *pin_path, const struct ward_load_opts *o);
 void ward__close(struct ward *w);
 
 /* Write a compiled policy into the idle slot, then make it live at once. */

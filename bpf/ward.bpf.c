@@ -9,10 +9,14 @@
 #include "lib/parse.h"
 #include "lib/policy.h"
 #include "lib/stats.h"
+#include "lib/ct.h"
 
 /* Set by loaders that want per-packet decisions recorded (ward explain,
  * tests). The verifier prunes the trace code when it is 0. */
 const volatile __u8 cfg_trace = 0;
+/* Connection tracking; off only in loads that decide single packets as
+ * new flows (ward explain, the differential test). */
+const volatile __u8 cfg_ct = 1;
 
 static __always_inline void trace_record(__u8 dir, __u8 verdict, const struct pkt *p,
 					 const struct decision *d, __u8 audit)
@@ -55,15 +59,67 @@ static __always_inline __u8 verdict_for(int parsed, const struct pkt *p)
 	return WARD_V_MAX; /* decide by policy */
 }
 
+/* The policy's verdict for a new flow (or a flow decided again). */
+static __always_inline __u8 policy_verdict(const struct pkt *p, __u8 dir, __u32 slot,
+					   const struct ward_cfg *cfg, struct decision *d,
+					   __u8 *audit)
+{
+	policy_lookup(p, dir, slot, cfg, d);
+	if (d->action == WARD_ACT_ALLOW)
+		return d->rule_idx == WARD_RULE_NONE ? WARD_V_PASS_DEFAULT : WARD_V_PASS_RULE;
+	if (cfg->mode == WARD_MODE_AUDIT || (d->flags & WARD_RF_AUDIT)) {
+		*audit = 1;
+		return WARD_V_PASS_AUDIT;
+	}
+	return d->rule_idx == WARD_RULE_NONE ? WARD_V_DROP_DEFAULT : WARD_V_DROP_RULE;
+}
+
+/*
+ * A packet of a tracked flow. Under the policy the flow was decided with,
+ * it passes. Under a newer one, the flow's first packet (either way) has
+ * the flow decided again from its opening tuple: still allowed, it goes on;
+ * denied, the entry is removed and the packet dropped (revocation).
+ */
+static __always_inline __u8 ct_verdict(struct ward_ct_key *k, struct ward_ct_val *ct,
+				       const struct pkt *p, __u8 dir, __u32 slot,
+				       const struct ward_cfg *cfg, struct decision *d, __u8 *audit,
+				       int related, __u64 len, __u64 now)
+{
+	if (ct->generation != cfg->generation) {
+		struct pkt fwd = {};
+		__u8 v;
+
+		ct_forward_pkt(&fwd, k, ct->origin);
+		v = policy_verdict(&fwd, ct->origin, slot, cfg, d, audit);
+		if (!WARD_V_IS_PASS(v)) {
+			(void)bpf_map_delete_elem(&ward_ct, k);
+			return v;
+		}
+		ct->generation = cfg->generation;
+		ct->rule_idx = d->rule_idx;
+		ct->rl_slot = d->rl_slot;
+	}
+	if (!related)
+		ct_update(ct, p, dir, len, now);
+	d->rule_idx = ct->rule_idx;
+	d->rl_slot = ct->rl_slot;
+	*audit = 0;
+	return WARD_V_PASS_CT;
+}
+
 /* Returns 1 to pass, 0 to drop. Every packet is counted exactly once. */
 static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __u8 dir)
 {
 	struct decision d = { .rule_idx = WARD_RULE_NONE };
+	struct ward_ct_val *ct = NULL;
+	struct ward_ct_key ck = {};
 	struct pkt p = {};
 	struct ward_cfg *cfg;
 	__u32 zero = 0, slot = 0, stat;
-	__u32 *active;
 	__u8 verdict, audit = 0;
+	int related = 0;
+	__u64 now = 0;
+	__u32 *active;
 
 	verdict = verdict_for(parse_packet(data, data_end, &p), &p);
 	if (verdict != WARD_V_MAX)
@@ -77,15 +133,18 @@ static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __
 		verdict = WARD_V_DROP_NOPOLICY;
 		goto out;
 	}
-	policy_lookup(&p, dir, slot, cfg, &d);
-	if (d.action == WARD_ACT_ALLOW) {
-		verdict = d.rule_idx == WARD_RULE_NONE ? WARD_V_PASS_DEFAULT : WARD_V_PASS_RULE;
-	} else if (cfg->mode == WARD_MODE_AUDIT || (d.flags & WARD_RF_AUDIT)) {
-		verdict = WARD_V_PASS_AUDIT;
-		audit = 1;
-	} else {
-		verdict = d.rule_idx == WARD_RULE_NONE ? WARD_V_DROP_DEFAULT : WARD_V_DROP_RULE;
+	if (cfg_ct) {
+		now = bpf_ktime_get_ns();
+		ct = ct_lookup(&ck, &p, dir, now, &related);
+		if (ct) {
+			verdict = ct_verdict(&ck, ct, &p, dir, slot, cfg, &d, &audit, related, len,
+					     now);
+			goto out;
+		}
 	}
+	verdict = policy_verdict(&p, dir, slot, cfg, &d, &audit);
+	if (cfg_ct && WARD_V_IS_PASS(verdict) && ct_key(&ck, &p, dir))
+		ct_create(&ck, &p, dir, d.rule_idx, d.rl_slot, cfg->generation, len, now);
 out:
 	stat = d.rule_idx == WARD_RULE_NONE ? WARD_RULE_NONE : WARD_STAT_RULE(d.rule_idx);
 	if (verdict == WARD_V_PASS_DEFAULT || verdict == WARD_V_DROP_DEFAULT ||

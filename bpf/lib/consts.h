@@ -20,4 +20,10 @@
 #define ICMPV6_ND_ROUTER_SOLICIT 133
 #define ICMPV6_ND_NEIGH_ADVERT   136
 
+#define TCP_FLAGS_OFFSET 13 /* byte of the TCP header holding FIN..CWR   */
+#define TCPF_FIN  0x01
+#define TCPF_SYN  0x02
+#define TCPF_RST  0x04
+#define TCPF_ACK  0x10
+
 #endif

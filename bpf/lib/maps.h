@@ -106,4 +106,11 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } ward_rule_ids SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, WARD_CT_DEFAULT_SIZE); /* set at load: --ct-size */
+	__type(key, struct ward_ct_key);
+	__type(value, struct ward_ct_val);
+} ward_ct SEC(".maps");
+
 #endif

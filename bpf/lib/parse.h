@@ -28,15 +28,32 @@ enum parse_result {
 	PARSE_FRAGMENT,   /* non-first fragment: no l4 header to read      */
 };
 
+/* The header an ICMP error quotes: the packet it is about. */
+struct pkt_inner {
+	__u8 proto;    /* IPPROTO_*                                        */
+	__u8 valid;    /* 1 when the quoted headers were read              */
+	__u16 sport;   /* host order; ICMP echo: identifier                */
+	__u16 dport;   /* host order; ICMP echo: 0                         */
+	__u8 src[16];
+	__u8 dst[16];
+};
+
 struct pkt {
 	__u8 family;   /* WARD_FAM_V4 | WARD_FAM_V6                        */
 	__u8 proto;    /* l4 protocol after extension headers              */
 	__u16 dport;   /* host order; ICMP(v6) type for ICMP               */
 	__u16 sport;   /* host order; ICMP code for ICMP                   */
-	__u16 pad;
+	__u8 tcp_flags; /* TCP only                                        */
+	__u8 icmp_kind; /* ICMP_KIND_*                                     */
+	__u16 icmp_id;  /* host order; echo request/reply identifier       */
 	__u8 src[16];  /* network order; IPv4 in [0..3]                    */
 	__u8 dst[16];
+	struct pkt_inner inner; /* ICMP_KIND_ERROR only                    */
 };
+
+#define ICMP_KIND_OTHER 0
+#define ICMP_KIND_ECHO  1 /* echo request or reply: tracked by identifier */
+#define ICMP_KIND_ERROR 2 /* error quoting a packet: related to its flow  */
 
 struct cursor {
 	void *pos;
@@ -147,6 +164,63 @@ done:
 	return PARSE_OK;
 }
 
+static __always_inline __u8 icmp_kind(__u8 family, __u8 type)
+{
+	if (family == WARD_FAM_V4) {
+		if (type == ICMP_ECHO || type == ICMP_ECHOREPLY)
+			return ICMP_KIND_ECHO;
+		if (type == ICMP_DEST_UNREACH || type == ICMP_TIME_EXCEEDED ||
+		    type == ICMP_PARAMETERPROB)
+			return ICMP_KIND_ERROR;
+		return ICMP_KIND_OTHER;
+	}
+	if (type == ICMPV6_ECHO_REQUEST || type == ICMPV6_ECHO_REPLY)
+		return ICMP_KIND_ECHO;
+	if (type >= ICMPV6_DEST_UNREACH && type <= ICMPV6_PARAMPROB)
+		return ICMP_KIND_ERROR;
+	return ICMP_KIND_OTHER;
+}
+
+/*
+ * The packet an ICMP error quotes: its addresses, protocol and the first
+ * eight bytes of its l4 header (RFC 792, RFC 4443). Best effort: a quote
+ * we cannot read leaves inner.valid 0 and the error is decided by policy.
+ */
+static __always_inline void parse_icmp_inner(struct cursor *c, struct pkt *p)
+{
+	struct pkt_inner *in = &p->inner;
+	struct l4_quote { __be16 sport; __be16 dport; __be16 id_or_seq; __be16 rest; } *q;
+
+	if (p->family == WARD_FAM_V4) {
+		struct iphdr *ip = cursor_pull(c, struct iphdr);
+
+		if (!ip || ip->version != 4 || ip->ihl < 5)
+			return;
+		c->pos = (void *)ip + ip->ihl * 4;
+		in->proto = ip->protocol;
+		__builtin_memcpy(in->src, &ip->saddr, 4);
+		__builtin_memcpy(in->dst, &ip->daddr, 4);
+	} else {
+		struct ipv6hdr *ip6 = cursor_pull(c, struct ipv6hdr);
+
+		if (!ip6 || ip6->version != 6)
+			return;
+		in->proto = ip6->nexthdr;
+		__builtin_memcpy(in->src, &ip6->saddr, 16);
+		__builtin_memcpy(in->dst, &ip6->daddr, 16);
+	}
+	q = cursor_pull(c, struct l4_quote);
+	if (!q)
+		return;
+	if (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP) {
+		in->sport = bpf_ntohs(q->sport);
+		in->dport = bpf_ntohs(q->dport);
+	} else if (in->proto == IPPROTO_ICMP || in->proto == IPPROTO_ICMPV6) {
+		in->sport = bpf_ntohs(q->id_or_seq); /* echo identifier */
+	}
+	in->valid = 1;
+}
+
 /* Fill p->dport/sport from the l4 header, if the protocol has one we use. */
 static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 {
@@ -158,6 +232,7 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 			return PARSE_MALFORMED;
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
+		p->tcp_flags = ((__u8 *)th)[TCP_FLAGS_OFFSET];
 		return PARSE_OK;
 	}
 	case IPPROTO_UDP: {
@@ -172,14 +247,20 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6: {
 		/* type and code share the first two bytes of both headers */
-		struct icmp_tc { __u8 type; __u8 code; } *ic = cursor_pull(c, struct icmp_tc);
+		struct icmp_tc { __u8 type; __u8 code; __be16 csum; __be16 id; __be16 seq; } *ic;
 
+		ic = cursor_pull(c, struct icmp_tc);
 		if (!ic)
 			return PARSE_MALFORMED;
 		if ((p->proto == IPPROTO_ICMP) != (p->family == WARD_FAM_V4))
 			return PARSE_OK; /* ICMP in IPv6 or ICMPv6 in IPv4: no type */
 		p->dport = ic->type;
 		p->sport = ic->code;
+		p->icmp_kind = icmp_kind(p->family, ic->type);
+		if (p->icmp_kind == ICMP_KIND_ECHO)
+			p->icmp_id = bpf_ntohs(ic->id);
+		else if (p->icmp_kind == ICMP_KIND_ERROR)
+			parse_icmp_inner(c, p);
 		return PARSE_OK;
 	}
 	default:

@@ -145,13 +145,14 @@ enum ward_verdict {
 	WARD_V_PASS_ARP = 2,      /* ARP always passes                        */
 	WARD_V_PASS_ND = 3,       /* IPv6 neighbour discovery always passes   */
 	WARD_V_PASS_AUDIT = 4,    /* would-be deny let through by audit       */
-	WARD_V_DROP_RULE = 5,     /* denied by a deny rule                    */
-	WARD_V_DROP_DEFAULT = 6,  /* denied by the direction's default        */
-	WARD_V_DROP_MALFORMED = 7, /* truncated or inconsistent headers        */
-	WARD_V_DROP_NON_IP = 8,   /* ethertype other than IPv4/IPv6/ARP       */
-	WARD_V_DROP_FRAGMENT = 9, /* non-first fragment (ports unknown)       */
-	WARD_V_DROP_NOPOLICY = 10, /* attached, but no policy compiled in     */
-	WARD_V_MAX = 11,
+	WARD_V_PASS_CT = 5,       /* established flow, reply, or related ICMP */
+	WARD_V_DROP_RULE = 6,     /* denied by a deny rule                    */
+	WARD_V_DROP_DEFAULT = 7,  /* denied by the direction's default        */
+	WARD_V_DROP_MALFORMED = 8, /* truncated or inconsistent headers        */
+	WARD_V_DROP_NON_IP = 9,   /* ethertype other than IPv4/IPv6/ARP       */
+	WARD_V_DROP_FRAGMENT = 10, /* non-first fragment (ports unknown)      */
+	WARD_V_DROP_NOPOLICY = 11, /* attached, but no policy compiled in     */
+	WARD_V_MAX = 12,
 };
 
 /* Codes below WARD_V_DROP_RULE let the packet through. */
@@ -198,6 +199,68 @@ struct ward_meta {
 	__u32 pad;
 };
 
+/* ---- map: ward_ct (LRU hash) connection tracking ---------------------- */
+/*
+ * One entry per flow, keyed from the host's side so that both directions
+ * of a flow find it: remote and local address and port whatever the
+ * direction of the packet. ICMP echo: lport = identifier, rport = 0.
+ */
+struct ward_ct_key {
+	__u8 family;     /* WARD_FAM_V4 | WARD_FAM_V6                        */
+	__u8 proto;      /* IPPROTO_*                                         */
+	__be16 rport;    /* network order                                     */
+	__be16 lport;    /* network order                                     */
+	__u16 pad;
+	__u8 raddr[16];  /* network order; IPv4 in [0..3]                    */
+	__u8 laddr[16];
+};
+
+enum ward_ct_state {
+	WARD_CT_NEW = 0,         /* first packet seen, no reply yet          */
+	WARD_CT_ESTABLISHED = 1, /* the other side answered                  */
+	WARD_CT_CLOSING = 2,     /* TCP FIN seen                             */
+	WARD_CT_CLOSED = 3,      /* TCP RST seen                             */
+};
+
+struct ward_ct_val {
+	__u64 created_ns;  /* CLOCK_MONOTONIC (bpf_ktime_get_ns)             */
+	__u64 last_ns;     /* of the last packet, either way                 */
+	__u64 packets[WARD_DIR_MAX]; /* by direction of the packets          */
+	__u64 bytes[WARD_DIR_MAX];
+	__u32 rule_idx;    /* deciding rule of the origin direction           */
+	__u32 generation;  /* policy generation it was last decided under    */
+	__u8 origin;       /* enum ward_dir of the first packet               */
+	__u8 state;        /* enum ward_ct_state                              */
+	__u8 tcp_flags[WARD_DIR_MAX]; /* TCP flags seen, by direction         */
+	__u16 rl_slot;     /* host order                                      */
+	__u16 pad;
+};
+
+/* Idle timeouts, seconds, by state (TCP) or protocol. */
+#define WARD_CT_TCP_SYN_S     60
+#define WARD_CT_TCP_EST_S     21600
+#define WARD_CT_TCP_CLOSE_S   10
+#define WARD_CT_UDP_S         60
+#define WARD_CT_ICMP_S        30
+#define WARD_CT_OTHER_S       60
+#define WARD_CT_DEFAULT_SIZE  262144 /* entries; ward run --ct-size */
+
+static inline __u64 ward_ct_timeout_ns(__u8 proto, __u8 state)
+{
+	__u64 s;
+
+	if (proto == 6) /* IPPROTO_TCP */
+		s = state == WARD_CT_ESTABLISHED ? WARD_CT_TCP_EST_S
+		  : state == WARD_CT_NEW ? WARD_CT_TCP_SYN_S : WARD_CT_TCP_CLOSE_S;
+	else if (proto == 17) /* IPPROTO_UDP */
+		s = WARD_CT_UDP_S;
+	else if (proto == 1 || proto == 58) /* IPPROTO_ICMP, IPPROTO_ICMPV6 */
+		s = WARD_CT_ICMP_S;
+	else
+		s = WARD_CT_OTHER_S;
+	return s * 1000000000ull;
+}
+
 /* ---- map: ward_rule_ids (hash) WARD_STAT_IDX(idx, slot) -> rule info ---- */
 /* Userspace-only: lets ward stats/status name rules without the policy file. */
 struct ward_rule_info {
@@ -219,5 +282,7 @@ _Static_assert(sizeof(struct ward_trace) == 32, "abi: ward_trace");
 _Static_assert(sizeof(struct ward_iface) == 24, "abi: ward_iface");
 _Static_assert(sizeof(struct ward_meta) == 128, "abi: ward_meta");
 _Static_assert(sizeof(struct ward_rule_info) == 72, "abi: ward_rule_info");
+_Static_assert(sizeof(struct ward_ct_key) == 40, "abi: ward_ct_key");
+_Static_assert(sizeof(struct ward_ct_val) == 64, "abi: ward_ct_val");
 
 #endif /* WARD_ABI_H */

@@ -1214,8 +1214,8 @@ static void test_compile_tiny(void **state)
 
 	a4 = find_addr(&c, WARD_FAM_V4, 8, "10.0.0.0");
 	a6 = find_addr(&c, WARD_FAM_V6, 32, "2001:db8::");
-	c4 = a4->val.class_id;
-	c6 = a6->val.class_id;
+	c4 = a4->val.class_id[0];
+	c6 = a6->val.class_id[0];
 	assert_int_not_equal(c4, 0);
 	assert_int_not_equal(c6, 0);
 	assert_int_not_equal(c4, c6);
@@ -1252,12 +1252,12 @@ static void test_compile_flags(void **state)
 	compile_doc(doc, &p, &c);
 	assert_int_equal(c.naddrs, 2);
 	assert_int_equal(c.nrules, 2);
-	r = find_rule_entry(&c, find_addr(&c, WARD_FAM_V4, 8, "10.0.0.0")->val.class_id,
+	r = find_rule_entry(&c, find_addr(&c, WARD_FAM_V4, 8, "10.0.0.0")->val.class_id[0],
 			    WARD_DIR_INGRESS, 0, 0, 40); /* any protocol */
 	assert_int_equal(r->val.action, WARD_ACT_DENY);
 	assert_int_equal(r->val.flags, WARD_RF_AUDIT | WARD_RF_LOG);
 	assert_int_equal(r->val.rl_slot, 0);
-	r = find_rule_entry(&c, find_addr(&c, WARD_FAM_V4, 24, "192.0.2.0")->val.class_id,
+	r = find_rule_entry(&c, find_addr(&c, WARD_FAM_V4, 24, "192.0.2.0")->val.class_id[0],
 			    WARD_DIR_INGRESS, 6, 443, 64);
 	assert_int_equal(r->val.action, WARD_ACT_ALLOW);
 	assert_int_equal(r->val.flags, 0);
@@ -1346,7 +1346,7 @@ static void normalize(const struct policy *p, const struct compiled *c, bool can
 	assert_non_null(r);
 	for (size_t i = 0; i < c->naddrs; i++) {
 		a[i].key = c->addrs[i].key;
-		a[i].cls = c->addrs[i].val.class_id;
+		a[i].cls = c->addrs[i].val.class_id[0];
 	}
 	qsort(a, c->naddrs, sizeof(*a), cmp_norm_addr);
 	for (size_t i = 0; i < c->naddrs; i++)
