@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "loader.h"
 #include "log.h"
+#include "ct_gc.h"
 
 #define RUN_MAX_IFACES WARD_MAX_IFACES
 
@@ -19,6 +20,7 @@ struct run_opts {
 	int nifaces;
 	enum xdp_mode mode;
 	size_t max_rules;
+	size_t ct_size;
 };
 
 static int parse_opts(int argc, char **argv, struct run_opts *o)
@@ -30,6 +32,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "xdp-mode", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "max-rules", required_argument, NULL, 'R' },
+		{ "ct-size", required_argument, NULL, 'C' },
 		{},
 	};
 	int c;
@@ -65,6 +68,16 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
 			break;
+		case 'C': {
+			char *end;
+
+			o->ct_size = strtoul(optarg, &end, 10);
+			if (*end || o->ct_size < 1024 || o->ct_size > (1u << 26)) {
+				fprintf(stderr, "ward run: --ct-size is 1024-%u\n", 1u << 26);
+				return -1;
+			}
+			break;
+		}
 		case 'R': {
 			char *end;
 
@@ -81,7 +94,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	}
 	if (!o->policy || !o->nifaces || optind != argc) {
 		fprintf(stderr, "usage: ward run --policy FILE --interface NAME [--interface NAME]... "
-				"[--pin-path DIR] [--xdp-mode native|generic|auto] [--max-rules N]\n");
+				"[--pin-path DIR] [--xdp-mode native|generic|auto] [--max-rules N] [--ct-size N]\n");
 		return -1;
 	}
 	return 0;
@@ -120,8 +133,24 @@ static int load_policy(struct ward *w, const char *path)
 	return err;
 }
 
+static void collect(struct ward *w, size_t cap)
+{
+	struct ct_gc_stats st = {};
+	int err = ct_gc__run(ward__map_fd(w, "ward_ct"), cap, &st);
+
+	if (err)
+		pr_warn("conntrack gc: %s, ignoring\n", strerror(-err));
+	else if (st.live * 10 > cap * 9)
+		pr_warn("conntrack %zu of %zu entries in use: the oldest flows are being evicted "
+			"(raise --ct-size)\n", st.live, cap);
+	else
+		pr_debug("conntrack gc: %zu live, %zu expired freed\n", st.live, st.freed);
+}
+
 static int serve(struct ward *w, const struct run_opts *o)
 {
+	struct timespec tick = { .tv_sec = CT_GC_INTERVAL_S };
+	size_t cap = o->ct_size ? o->ct_size : WARD_CT_DEFAULT_SIZE;
 	sigset_t set;
 	int sig;
 
@@ -132,11 +161,13 @@ static int serve(struct ward *w, const struct run_opts *o)
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
 	for (;;) {
-		sig = sigwaitinfo(&set, NULL);
+		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
+			if (errno == EAGAIN)
+				collect(w, cap);
+			else if (errno != EINTR)
+				return -errno;
+			continue;
 		}
 		if (sig == SIGHUP) {
 			pr_info("SIGHUP: reloading %s\n", o->policy);
@@ -157,7 +188,11 @@ int cmd_run(int argc, char **argv)
 
 	if (parse_opts(argc, argv, &o))
 		return EXIT_USAGE;
-	err = ward__load_opts(&w, o.pin_path, false, o.max_rules);
+	{
+		struct ward_load_opts lo = { .max_rules = o.max_rules, .ct_size = o.ct_size };
+
+		err = ward__load_ex(&w, o.pin_path, &lo);
+	}
 	if (err) {
 		pr_warn("load BPF programs (pin path %s): %s\n", o.pin_path, strerror(-err));
 		return EXIT_RUNTIME;

@@ -18,7 +18,8 @@
 static const char *const verdict_names[WARD_V_MAX] = {
 	[WARD_V_PASS_RULE] = "pass_rule",	  [WARD_V_PASS_DEFAULT] = "pass_default",
 	[WARD_V_PASS_ARP] = "pass_arp",		  [WARD_V_PASS_ND] = "pass_nd",
-	[WARD_V_PASS_AUDIT] = "pass_audit",	  [WARD_V_DROP_RULE] = "drop_rule",
+	[WARD_V_PASS_AUDIT] = "pass_audit",	  [WARD_V_PASS_CT] = "pass_ct",
+	[WARD_V_DROP_RULE] = "drop_rule",
 	[WARD_V_DROP_DEFAULT] = "drop_default",	  [WARD_V_DROP_MALFORMED] = "drop_malformed",
 	[WARD_V_DROP_NON_IP] = "drop_non_ip",	  [WARD_V_DROP_FRAGMENT] = "drop_fragment",
 	[WARD_V_DROP_NOPOLICY] = "drop_nopolicy",
@@ -215,6 +216,30 @@ static void print_verdicts_text(json_t *v)
 	}
 }
 
+/* Entries and capacity of the pinned conntrack table. */
+static json_t *ct_json(const char *pin)
+{
+	int fd = pin_open(pin, "ward_ct");
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct ward_ct_key k, prev;
+	size_t n = 0;
+
+	if (fd < 0)
+		return json_null();
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		close(fd);
+		return json_null();
+	}
+	while (!bpf_map_get_next_key(fd, n ? &prev : NULL, &k) && n < info.max_entries) {
+		prev = k;
+		n++;
+	}
+	close(fd);
+	return json_pack("{s:I,s:I}", "entries", (json_int_t)n, "capacity",
+			 (json_int_t)info.max_entries);
+}
+
 int cmd_status(int argc, char **argv)
 {
 	struct common_opts o = {};
@@ -226,9 +251,9 @@ int cmd_status(int argc, char **argv)
 		return EXIT_USAGE;
 	pol = policy_json(o.pin_path, &loaded);
 	ifs = ifaces_json(o.pin_path, &nlive);
-	out = json_pack("{s:b,s:s,s:o,s:o,s:o}", "enforcing", loaded && nlive > 0, "pin_path",
+	out = json_pack("{s:b,s:s,s:o,s:o,s:o,s:o}", "enforcing", loaded && nlive > 0, "pin_path",
 			o.pin_path, "policy", pol, "interfaces", ifs, "verdicts",
-			verdicts_json(o.pin_path));
+			verdicts_json(o.pin_path), "conntrack", ct_json(o.pin_path));
 	if (o.json) {
 		print_json(out);
 	} else if (!loaded) {
@@ -249,6 +274,14 @@ int cmd_status(int argc, char **argv)
 			       json_string_value(json_object_get(f, "name")),
 			       json_string_value(json_object_get(f, "xdp")),
 			       json_is_true(json_object_get(f, "attached")) ? "" : " (DETACHED)");
+		{
+			json_t *ct = json_object_get(out, "conntrack");
+
+			if (json_is_object(ct))
+				printf("conntrack: %lld flows of %lld\n",
+				       (long long)json_integer_value(json_object_get(ct, "entries")),
+				       (long long)json_integer_value(json_object_get(ct, "capacity")));
+		}
 		printf("packets by verdict:\n");
 		print_verdicts_text(json_object_get(out, "verdicts"));
 	}

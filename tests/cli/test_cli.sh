@@ -44,7 +44,7 @@ check "JSON syntax error located, exit 1" \
 check "missing file exits 1 with a message" \
 	bash -c "out=\$($W check /nonexistent.json 2>&1); rc=\$?; echo \"\$out\" | grep -q '^/nonexistent.json: cannot read' && test \$rc -eq 1"
 check "check --json: valid + summary" \
-	bash -c "$W check --json policies/demo.json | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"valid\"] and j[\"summary\"][\"rules\"]==10, j'"
+	bash -c "$W check --json policies/demo.json | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"valid\"] and j[\"summary\"][\"rules\"]==6, j'"
 check "check --json: diagnostics with line/column/pointer" \
 	bash -c "$W check --json $F/bad-policy.json | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); d=j[\"diagnostics\"]; assert not j[\"valid\"] and len(d)==10 and d[0][\"line\"]==2 and d[0][\"pointer\"]==\"/version\", d'"
 

@@ -25,6 +25,15 @@ void fuzz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 			fuzz_fail(__VA_ARGS__); \
 	} while (0)
 
+/*
+ * Known, reported divergences that a long exploratory run may step over:
+ * WARD_FUZZ_KNOWN=tok1,tok2 (or "all"). make test runs with none set.
+ */
+bool fuzz_known(const char *tok);
+/* An input that only reaches a known bug that cannot be stepped over inside
+ * the target (a crash in the agent code): "empty-rules". */
+bool fuzz_skip_known_input(const uint8_t *data, size_t size);
+
 /* ---- RNG (splitmix64), deterministic per input --------------------------- */
 struct frng {
 	uint64_t s;
@@ -53,6 +62,37 @@ void fuzz_check_diags(const struct diags *d, const char *text, size_t len, bool 
  */
 void fuzz_check_compiled(const struct policy *p, const struct compiled *c);
 
+/* ---- packets derived from a policy ----------------------------------------- */
+struct fpkt {
+	int dir;             /* enum ward_dir */
+	struct pkt_spec s;
+};
+/*
+ * Up to max packets aimed at the policy's edges: addresses at the first and
+ * last address of its CIDRs and excepts and just outside them, protocols of
+ * its rules, ports / ICMP types at the ends of its ranges and next to them.
+ * Deterministic for a given rng state. Returns the number written.
+ */
+size_t fuzz_derive_packets(const struct policy *p, struct frng *rng, struct fpkt *out,
+			   size_t max);
+
+/*
+ * The datapath's decision (bpf/ward.bpf.c ward_decide + bpf/lib/policy.h)
+ * computed in userspace over the compiled entries: longest-prefix match on
+ * the address entries, then on the rule entries along the class chain.
+ * Fills verdict / rule_idx / audit / pass of r like ref_eval().
+ */
+void fuzz_sim_decide(const struct compiled *c, int dir, const struct pkt_spec *s,
+		     struct ref_result *r);
+
+/* pass, verdict, deciding rule and audit flag of two results are equal */
+bool fuzz_same_result(const struct ref_result *a, const struct ref_result *b);
+void fuzz_print_result(const char *who, const struct policy *p, const struct ref_result *r);
+void fuzz_print_pkt(const struct fpkt *k);
+/* Check every derived packet: simulation of the compiled entries == model. */
+void fuzz_check_sim(const struct policy *p, const struct compiled *c, struct frng *rng,
+		    const char *src);
+
 /* ---- frame model (docs/policy.md, Semantics 6) ----------------------------- */
 enum fm_class {
 	FM_OK = 0,    /* IPv4/IPv6, l4 fields read: decided by the policy */
@@ -79,6 +119,7 @@ struct fm_result {
 	struct pkt_spec spec; /* family, src, dst, proto, sport, dport (ICMP type) */
 	const char *why;      /* for reports: which rule of item 6               */
 	int vlans, exthdrs;
+	uint8_t alt_verdict;  /* another acceptable drop reason, WARD_V_MAX = none */
 };
 
 void frame_model(const uint8_t *f, size_t len, unsigned lax, struct fm_result *r);

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Cost-split diagnostic for the per-packet benchmark: Ward's own parser and
+ * its two trie lookups, one step at a time, on the very maps of a loaded
+ * Ward instance (the harness points probe_addrs/probe_rules at the live
+ * slot's ward_addrs_N/ward_rules_N with bpf_map__reuse_fd). Three programs:
+ *   probe_parse  parse only
+ *   probe_addr   parse + address LPM (remote address -> class chain)
+ *   probe_full   parse + address LPM + rule LPM over the class chain
+ * Ward's full program minus probe_full is conntrack, counters and the rest.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "lib/parse.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WARD_MAX_PREFIXES);
+	__type(key, struct ward_addr_key);
+	__type(value, struct ward_addr_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} probe_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, WARD_MAX_POLICY_ENT);
+	__type(key, struct ward_rule_key);
+	__type(value, struct ward_rule_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} probe_rules SEC(".maps");
+
+static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+
+	return parse_packet(data, data_end, p);
+}
+
+static __always_inline struct ward_addr_val *classify(const struct pkt *p)
+{
+	struct ward_addr_key k = {};
+
+	k.family = p->family;
+	k.prefixlen = WARD_ADDR_KEY_BITS(p->family == WARD_FAM_V6);
+	__builtin_memcpy(k.addr, p->src, 16);
+	return bpf_map_lookup_elem(&probe_addrs, &k);
+}
+
+SEC("xdp")
+int probe_parse(struct xdp_md *ctx)
+{
+	struct pkt p = {};
+
+	return parse(ctx, &p) == PARSE_OK ? XDP_PASS : XDP_ABORTED;
+}
+
+SEC("xdp")
+int probe_addr(struct xdp_md *ctx)
+{
+	struct pkt p = {};
+
+	if (parse(ctx, &p) != PARSE_OK)
+		return XDP_ABORTED;
+	return classify(&p) ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int probe_full(struct xdp_md *ctx)
+{
+	struct ward_rule_key k = {};
+	struct ward_rule_val *v = NULL;
+	struct ward_addr_val *av;
+	struct pkt p = {};
+
+	if (parse(ctx, &p) != PARSE_OK)
+		return XDP_ABORTED;
+	av = classify(&p);
+	if (!av)
+		return XDP_DROP;
+	k.prefixlen = WARD_RULE_KEY_BITS_FULL;
+	k.dir = WARD_DIR_INGRESS;
+	k.proto = p.proto;
+	k.port = bpf_htons(p.dport);
+#pragma unroll
+	for (int i = 0; i < WARD_CLASS_CHAIN; i++) {
+		__u32 c = av->class_id[i];
+
+		if (!c)
+			break;
+		k.class_id = bpf_htonl(c);
+		v = bpf_map_lookup_elem(&probe_rules, &k);
+		if (v)
+			break;
+	}
+	return v && v->action == WARD_ACT_ALLOW ? XDP_PASS : XDP_DROP;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
