@@ -78,6 +78,7 @@ $(BUILD) $(BUILD)/agent $(BUILD)/tests:
 
 # ---- tests ----------------------------------------------------------------
 TEST_BINS := $(BUILD)/tests/test_policy $(BUILD)/tests/test_bpf $(BUILD)/tests/test_ct \
+	     $(BUILD)/tests/test_swap \
 	     $(BUILD)/tests/test_model
 
 $(BUILD)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJ) | $(BUILD)/tests
@@ -91,6 +92,10 @@ $(BUILD)/tests/test_bpf: tests/bpf/test_bpf.c $(LIB_OBJ) | $(BUILD)/tests
 $(BUILD)/tests/test_ct: tests/bpf/test_ct.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_swap: tests/bpf/test_swap.c tests/model/policy_ref.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf -Itests/model $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
 $(BUILD)/tests/test_model: tests/model/test_diff.c tests/model/policy_ref.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"

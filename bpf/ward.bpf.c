@@ -19,7 +19,7 @@ const volatile __u8 cfg_trace = 0;
 const volatile __u8 cfg_ct = 1;
 
 static __always_inline void trace_record(__u8 dir, __u8 verdict, const struct pkt *p,
-					 const struct decision *d, __u8 audit)
+					 const struct decision *d, __u8 audit, __u32 generation)
 {
 	__u32 zero = 0;
 	struct ward_trace *t = bpf_map_lookup_elem(&ward_trace, &zero);
@@ -36,6 +36,7 @@ static __always_inline void trace_record(__u8 dir, __u8 verdict, const struct pk
 	t->audit = audit;
 	t->class_id = d->class_id;
 	t->port = p->dport;
+	t->generation = generation;
 	t->count++;
 }
 
@@ -114,7 +115,7 @@ static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __
 	struct ward_ct_val *ct = NULL;
 	struct ward_ct_key ck = {};
 	struct pkt p = {};
-	struct ward_cfg *cfg;
+	struct ward_cfg *cfg = NULL;
 	__u32 zero = 0, slot = 0, stat;
 	__u8 verdict, audit = 0;
 	int related = 0;
@@ -152,7 +153,7 @@ out:
 		stat = WARD_STAT_DEFAULT(dir, d.action);
 	stats_count(dir, verdict, slot, stat, len);
 	if (cfg_trace)
-		trace_record(dir, verdict, &p, &d, audit);
+		trace_record(dir, verdict, &p, &d, audit, cfg ? cfg->generation : 0);
 	return WARD_V_IS_PASS(verdict);
 }
 

@@ -173,6 +173,7 @@ struct ward_trace {
 	__u32 class_id;   /* host order                                      */
 	__u16 port;       /* host order; dport or ICMP type                 */
 	__u16 pad;
+	__u32 generation; /* host order; of the policy the packet saw, 0 if none */
 	__u64 count;      /* host order; decisions traced                    */
 };
 #define WARD_RULE_NONE 0xffffffffu

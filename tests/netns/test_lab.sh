@@ -382,6 +382,47 @@ sleep 0.5
 check "a new connection to the revoked port is refused at node ingress (IPv4)" \
 	blocked_at node Tcp.InSegs probe_tcp allowed "$NODE_ALLOWED_V4" 8100
 
+# ---- swaps under traffic: no gap, no union ---------------------------------------
+# 100 reloads alternating two policies that both allow ping from the allowed
+# client and neither allows the denied client, while both clients ping the
+# node every 2 ms: not one allowed echo may be lost (a gap would drop it),
+# not one denied echo may pass (a union or a half policy would let it).
+SWAP_N=100
+swap_policy() { # REVISION: LIVE_POLICY rewritten, groups split differently on odd revisions
+	/usr/bin/python3 - "$LIVE_POLICY" "$1" <<'PY'
+import json, sys
+path, rev = sys.argv[1], int(sys.argv[2])
+p = json.load(open(path))
+p["revision"] = rev
+p["groups"]["allowed"] = (["198.51.100.0/25", "198.51.100.128/25", "2001:db8:1::/65", "2001:db8:1:0:8000::/65"]
+                          if rev % 2 else ["198.51.100.0/24", "2001:db8:1::/64"])
+json.dump(p, open(path + ".tmp", "w"), indent=1)
+PY
+	mv "$LIVE_POLICY.tmp" "$LIVE_POLICY"
+}
+ping_loss() { # ROLE ADDR COUNT -> loss percentage on stdout
+	timeout 40 nsenter --net="/run/netns/$(lab_ns "$1")" -- ping -n -q -i 0.002 -W 1 -c "$3" "$2" 2>/dev/null |
+		sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p'
+}
+ping_loss allowed "$NODE_ALLOWED_V4" 2500 >"$LAB_DIR/swap-allowed.loss" &
+SWAP_PING_A=$!
+ping_loss denied "$NODE_DENIED_V4" 2500 >"$LAB_DIR/swap-denied.loss" &
+SWAP_PING_D=$!
+swaps_done=0
+for i in $(seq 1 $SWAP_N); do
+	rev=$((100 + i))
+	swap_policy "$rev"
+	kill -HUP "$LAB_AGENT_PID"
+	for _ in $(seq 1 100); do revision_is "$rev" && break; sleep 0.01; done
+	revision_is "$rev" && swaps_done=$((swaps_done + 1))
+done
+wait "$SWAP_PING_A" "$SWAP_PING_D" || true
+check "$SWAP_N policy swaps under traffic, each confirmed in force ($swaps_done)" [ "$swaps_done" -eq "$SWAP_N" ]
+check "no gap: 0% of 2500 allowed echo requests lost during the swaps ($(cat "$LAB_DIR/swap-allowed.loss")%)" \
+	[ "$(cat "$LAB_DIR/swap-allowed.loss")" = 0 ]
+check "no union: 100% of 2500 denied echo requests dropped during the swaps ($(cat "$LAB_DIR/swap-denied.loss")%)" \
+	[ "$(cat "$LAB_DIR/swap-denied.loss")" = 100 ]
+
 # ---- the agent dies: enforcement stays -------------------------------------------
 kill -KILL "$LAB_AGENT_PID" 2>/dev/null || true
 stop_pid "$LAB_AGENT_PID" KILL 2
