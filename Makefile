@@ -1,7 +1,7 @@
 # Ward — build, test, demo. See README.md and docs/.
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all bpf agent deps test test-unit test-bpf test-model test-netns demo bench install clean help check
+.PHONY: all bpf agent deps test test-unit test-bpf test-ct test-swap test-model test-netns demo bench install clean help check
 
 ifeq ($(V),1)
 Q :=
@@ -108,6 +108,10 @@ test-unit: all $(BUILD)/tests/test_policy
 	$(Q)./tests/run.sh unit
 test-bpf: all $(BUILD)/tests/test_bpf
 	$(Q)./tests/run.sh bpf
+test-ct: all $(BUILD)/tests/test_ct
+	$(Q)./tests/run.sh ct
+test-swap: all $(BUILD)/tests/test_swap
+	$(Q)./tests/run.sh swap
 test-model: all $(BUILD)/tests/test_model
 	$(Q)./tests/run.sh model
 test-netns: all
@@ -135,7 +139,7 @@ help:
 	@echo "make deps              apt-get the Debian packages Ward needs (root)"
 	@echo "make demo              lab of network namespaces, policies/demo.json, real traffic"
 	@echo "make test              every suite: unit, bpf, model, netns (root)"
-	@echo "make test-unit|test-bpf|test-model|test-netns   one suite"
+	@echo "make test-unit|test-bpf|test-ct|test-swap|test-model|test-netns   one suite"
 	@echo "make bench             benchmarks (not part of test)"
 	@echo "make install           /usr/local/sbin/ward, systemd unit, example policy"
 

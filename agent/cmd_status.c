@@ -22,7 +22,7 @@ static const char *const verdict_names[WARD_V_MAX] = {
 	[WARD_V_DROP_RULE] = "drop_rule",
 	[WARD_V_DROP_DEFAULT] = "drop_default",	  [WARD_V_DROP_MALFORMED] = "drop_malformed",
 	[WARD_V_DROP_NON_IP] = "drop_non_ip",	  [WARD_V_DROP_FRAGMENT] = "drop_fragment",
-	[WARD_V_DROP_NOPOLICY] = "drop_nopolicy",
+	[WARD_V_DROP_NOPOLICY] = "drop_nopolicy", [WARD_V_DROP_TCP_FLAGS] = "drop_tcp_flags",
 };
 static const char *const dir_names[WARD_DIR_MAX] = { "ingress", "egress" };
 static const char *const act_names[2] = { "deny", "allow" };

@@ -49,6 +49,8 @@ static __always_inline __u8 verdict_for(int parsed, const struct pkt *p)
 		return WARD_V_DROP_NON_IP;
 	case PARSE_FRAGMENT:
 		return WARD_V_DROP_FRAGMENT;
+	case PARSE_TCP_FLAGS:
+		return WARD_V_DROP_TCP_FLAGS;
 	case PARSE_OK:
 		break;
 	default:
@@ -122,7 +124,7 @@ static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __
 	__u64 now = 0;
 	__u32 *active;
 
-	verdict = verdict_for(parse_packet(data, data_end, &p), &p);
+	verdict = verdict_for(parse_packet(data, data_end, len, dir == WARD_DIR_EGRESS, &p), &p);
 	if (verdict != WARD_V_MAX)
 		goto out;
 	/* Read the live slot once: this packet sees one policy, whole. */

@@ -24,6 +24,8 @@
 #define TCPF_FIN  0x01
 #define TCPF_SYN  0x02
 #define TCPF_RST  0x04
+#define TCPF_PSH  0x08
 #define TCPF_ACK  0x10
+#define TCPF_URG  0x20
 
 #endif

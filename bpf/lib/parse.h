@@ -26,7 +26,24 @@ enum parse_result {
 	PARSE_NON_IP,     /* other ethertype                               */
 	PARSE_MALFORMED,  /* truncated or inconsistent                     */
 	PARSE_FRAGMENT,   /* non-first fragment: no l4 header to read      */
+	PARSE_TCP_FLAGS,  /* a TCP flag combination no stack sends          */
 };
+
+/*
+ * Illegal TCP flag combinations (scans, evasion): no flag at all; SYN with
+ * FIN or RST; FIN with RST; FIN, PSH or URG without ACK (RFC 9293: every
+ * segment after the first SYN carries ACK).
+ */
+static __always_inline int tcp_flags_illegal(__u8 f)
+{
+	if (!(f & (TCPF_FIN | TCPF_SYN | TCPF_RST | TCPF_ACK)))
+		return 1;
+	if ((f & TCPF_SYN) && (f & (TCPF_FIN | TCPF_RST)))
+		return 1;
+	if ((f & TCPF_FIN) && (f & TCPF_RST))
+		return 1;
+	return (f & (TCPF_FIN | TCPF_PSH | TCPF_URG)) && !(f & TCPF_ACK);
+}
 
 /* The header an ICMP error quotes: the packet it is about. */
 struct pkt_inner {
@@ -58,7 +75,19 @@ struct pkt {
 struct cursor {
 	void *pos;
 	void *end;
+	void *start;   /* the Ethernet header                               */
+	__u64 len;     /* bytes of the whole frame (skb->len on TC)         */
+	__u8 egress;   /* from the local stack: BIG TCP may zero IP lengths */
 };
+
+/* Bytes of the frame from p on (the frame may be longer than the linear
+ * data on TC). */
+static __always_inline __u64 cursor_left(const struct cursor *c, const void *p)
+{
+	__u64 off = p - c->start;
+
+	return off < c->len ? c->len - off : 0;
+}
 
 /* Returns a pointer to len bytes at the cursor and advances, or NULL. */
 #define cursor_pull(c, type) ((type *)__cursor_pull((c), sizeof(type)))
@@ -105,7 +134,10 @@ static __always_inline int parse_ipv4(struct cursor *c, struct pkt *p)
 	hlen = ip->ihl * 4;
 	if ((void *)ip + hlen > c->end)
 		return PARSE_MALFORMED;
-	if (bpf_ntohs(ip->tot_len) < hlen)
+	/* total length: at least the header, at most what the frame holds
+	 * (0 on egress: BIG TCP GSO packets from the local stack) */
+	if (!(c->egress && ip->tot_len == 0) &&
+	    (bpf_ntohs(ip->tot_len) < hlen || bpf_ntohs(ip->tot_len) > cursor_left(c, ip)))
 		return PARSE_MALFORMED;
 	c->pos = (void *)ip + hlen;
 	p->family = WARD_FAM_V4;
@@ -123,6 +155,12 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 	__u8 nh;
 
 	if (!ip6 || ip6->version != 6)
+		return PARSE_MALFORMED;
+	/* payload length: what the frame holds at most (0 on egress: BIG TCP;
+	 * 0 on ingress: a jumbogram, not supported) */
+	if (!(c->egress && ip6->payload_len == 0) &&
+	    (ip6->payload_len == 0 ||
+	     bpf_ntohs(ip6->payload_len) > cursor_left(c, ip6) - sizeof(*ip6)))
 		return PARSE_MALFORMED;
 	p->family = WARD_FAM_V6;
 	__builtin_memcpy(p->src, &ip6->saddr, 16);
@@ -233,6 +271,8 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);
 		p->tcp_flags = ((__u8 *)th)[TCP_FLAGS_OFFSET];
+		if (tcp_flags_illegal(p->tcp_flags))
+			return PARSE_TCP_FLAGS;
 		return PARSE_OK;
 	}
 	case IPPROTO_UDP: {
@@ -268,9 +308,11 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 	}
 }
 
-static __always_inline int parse_packet(void *data, void *data_end, struct pkt *p)
+static __always_inline int parse_packet(void *data, void *data_end, __u64 len, __u8 egress,
+					struct pkt *p)
 {
-	struct cursor c = { .pos = data, .end = data_end };
+	struct cursor c = { .pos = data, .end = data_end, .start = data, .len = len,
+			    .egress = egress };
 	__u16 eth_proto;
 	int r;
 

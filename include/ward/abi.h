@@ -152,7 +152,8 @@ enum ward_verdict {
 	WARD_V_DROP_NON_IP = 9,   /* ethertype other than IPv4/IPv6/ARP       */
 	WARD_V_DROP_FRAGMENT = 10, /* non-first fragment (ports unknown)      */
 	WARD_V_DROP_NOPOLICY = 11, /* attached, but no policy compiled in     */
-	WARD_V_MAX = 12,
+	WARD_V_DROP_TCP_FLAGS = 12, /* illegal TCP flag combination            */
+	WARD_V_MAX = 13,
 };
 
 /* Codes below WARD_V_DROP_RULE let the packet through. */

@@ -217,6 +217,20 @@ static size_t m_totlen(uint8_t *buf, size_t len, size_t cap, int fam, int arg)
 	return len;
 }
 
+/* IPv6 payload length field = arg. */
+static size_t m_plen(uint8_t *buf, size_t len, size_t cap, int fam, int arg)
+{
+	put16(buf + ETH_LEN + 4, (uint16_t)arg);
+	return len;
+}
+
+/* TCP flags byte = arg. */
+static size_t m_flags(uint8_t *buf, size_t len, size_t cap, int fam, int arg)
+{
+	buf[l4_off(fam) + 13] = (uint8_t)arg;
+	return len;
+}
+
 static size_t m_doff(uint8_t *buf, size_t len, size_t cap, int fam, int arg)
 {
 	buf[l4_off(fam) + 12] = (uint8_t)(arg << 4);
@@ -650,6 +664,24 @@ static const struct row rows[] = {
 	{ "IPv4 IHL 0", P_BASE, V4, IN, FROM(A_CLIENT), TCP(443), MUT(m_ihl, 0), DROP(DROP_MALFORMED, NULL) },
 	{ "IPv4 total length 19 < header length", P_BASE, V4, IN, FROM(A_CLIENT), TCP(443), MUT(m_totlen, 19), DROP(DROP_MALFORMED, NULL) },
 	{ "IPv4 total length 0", P_BASE, V4, IN, FROM(A_CLIENT), TCP(443), MUT(m_totlen, 0), DROP(DROP_MALFORMED, NULL) },
+	{ "IPv4 total length beyond the frame (1000)", P_BASE, V4, IN, FROM(A_CLIENT), TCP(443), MUT(m_totlen, 1000), DROP(DROP_MALFORMED, NULL) },
+	{ "IPv4 total length beyond the frame on egress", P_BASE, V4, OUT, FROM(A_CLIENT), TCP(443), MUT(m_totlen, 1000), DROP(DROP_MALFORMED, NULL) },
+	{ "IPv4 total length 0 on egress (BIG TCP) accepted", P_BASE, V4, OUT, FROM(A_CLIENT), TCP(443), MUT(m_totlen, 0), PASS(PASS_RULE, "out-web") },
+	{ "IPv6 payload length beyond the frame (1000)", P_BASE, V6, IN, FROM(A_CLIENT), TCP(443), MUT(m_plen, 1000), DROP(DROP_MALFORMED, NULL) },
+	{ "IPv6 payload length 0 on ingress (jumbogram) dropped", P_BASE, V6, IN, FROM(A_CLIENT), TCP(443), MUT(m_plen, 0), DROP(DROP_MALFORMED, NULL) },
+	{ "IPv6 payload length 0 on egress (BIG TCP) accepted", P_BASE, V6, OUT, FROM(A_CLIENT), TCP(443), MUT(m_plen, 0), PASS(PASS_RULE, "out-web") },
+	{ "IPv6 payload length shorter than the frame (padding) accepted", P_BASE, V6, IN, FROM(A_CLIENT), TCP(443), MUT(m_plen, 20), PASS(PASS_RULE, "web") },
+	{ "TCP SYN+FIN dropped", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x03), DROP(DROP_TCP_FLAGS, NULL) },
+	{ "TCP SYN+RST dropped", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x06), DROP(DROP_TCP_FLAGS, NULL) },
+	{ "TCP FIN+RST+ACK dropped", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x15), DROP(DROP_TCP_FLAGS, NULL) },
+	{ "TCP no flags (NULL scan) dropped", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x00), DROP(DROP_TCP_FLAGS, NULL) },
+	{ "TCP FIN alone dropped", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x01), DROP(DROP_TCP_FLAGS, NULL) },
+	{ "TCP Xmas (FIN+PSH+URG) dropped", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x29), DROP(DROP_TCP_FLAGS, NULL) },
+	{ "TCP illegal flags dropped on egress too", P_BASE, OUT, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x03), DROP(DROP_TCP_FLAGS, NULL) },
+	{ "TCP FIN+ACK accepted", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x11), PASS(PASS_RULE, "web") },
+	{ "TCP PSH+ACK accepted", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x18), PASS(PASS_RULE, "web") },
+	{ "TCP SYN+ACK+ECE+CWR accepted", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0xd2), PASS(PASS_RULE, "web") },
+	{ "TCP RST alone accepted", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_flags, 0x04), PASS(PASS_RULE, "web") },
 	{ "IP header length beyond the frame", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_hdr_overrun, 0), DROP(DROP_MALFORMED, NULL) },
 	{ "TCP doff 4", P_BASE, IN, FROM(A_CLIENT), TCP(443), MUT(m_doff, 4), DROP(DROP_MALFORMED, NULL) },
 	{ "TCP doff 0 on egress", P_BASE, OUT, FROM(A_CLIENT), TCP(443), MUT(m_doff, 0), DROP(DROP_MALFORMED, NULL) },

@@ -130,6 +130,22 @@ int ref_eval(const struct policy *p, int dir, const struct pkt_spec *pkt, struct
 	    (pkt->family != WARD_FAM_V4 && pkt->family != WARD_FAM_V6))
 		return -1;
 
+	/* 6. TCP flag combinations no stack sends are dropped before the policy:
+	 * none of SYN/FIN/RST/ACK, SYN+FIN, SYN+RST, FIN+RST, or FIN/PSH/URG
+	 * without ACK. (pktgen sends SYN for tcp_flags 0.) */
+	if (pkt->proto == 6) {
+		unsigned f = pkt->tcp_flags ? pkt->tcp_flags : 0x02;
+		bool syn = f & 0x02, fin = f & 0x01, rst = f & 0x04, ack = f & 0x10;
+		bool psh = f & 0x08, urg = f & 0x20;
+
+		if ((!syn && !fin && !rst && !ack) || (syn && (fin || rst)) || (fin && rst) ||
+		    ((fin || psh || urg) && !ack)) {
+			r->action = WARD_ACT_DENY;
+			r->verdict = WARD_V_DROP_TCP_FLAGS;
+			return 0;
+		}
+	}
+
 	/* 5. neighbour discovery passes whatever the policy */
 	if (pkt->family == WARD_FAM_V6 && pkt->proto == P_ICMPV6 && pkt->dport >= 133 &&
 	    pkt->dport <= 136) {
@@ -202,6 +218,8 @@ const char *ref_verdict_name(unsigned v)
 		[WARD_V_DROP_MALFORMED] = "DROP_MALFORMED",
 		[WARD_V_DROP_NON_IP] = "DROP_NON_IP",
 		[WARD_V_DROP_FRAGMENT] = "DROP_FRAGMENT",
+		[WARD_V_DROP_TCP_FLAGS] = "DROP_TCP_FLAGS",
+		[WARD_V_PASS_CT] = "PASS_CT",
 		[WARD_V_DROP_NOPOLICY] = "DROP_NOPOLICY",
 	};
 

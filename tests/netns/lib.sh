@@ -43,7 +43,7 @@ DENIED_V4=203.0.113.2
 NODE_DENIED_V6=2001:db8:2::1
 DENIED_V6=2001:db8:2::2
 
-LAB_SERVER_TIMEOUT=${LAB_SERVER_TIMEOUT:-180} # seconds a listener lives at most
+LAB_SERVER_TIMEOUT=${LAB_SERVER_TIMEOUT:-400} # seconds a listener lives at most (the test runs ~2-3 min)
 LAB_CONNECT_TIMEOUT=${LAB_CONNECT_TIMEOUT:-2}  # TCP connect, seconds
 LAB_DIR=
 LAB_PIDS=()

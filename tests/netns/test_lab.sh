@@ -325,6 +325,43 @@ check "no lab packet counted as malformed" eval \
 	'eq0 "$(stat_val verdicts ingress drop_malformed packets)" && eq0 "$(stat_val verdicts egress drop_malformed packets)"'
 check "ward stats (table) exits 0" eval 'ward_node stats >/dev/null 2>&1'
 
+# ---- hostile and odd frames on the wire ------------------------------------------------
+# Each kind: 3 frames from the allowed client to its allowed port 8101, no
+# listener there yet, so the node answers nothing back in (and
+# only the oddity can drop them): exactly 3 more packets under the
+# expected verdict counter ("allowed": by the rule, then by conntrack).
+NODE_MAC=$(ip -n "$NS_NODE" -o link show "$IF_ALLOWED" | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+verdict_count() { # DIR VERDICT ("allowed": by a rule or by conntrack)
+	ward_node stats --json 2>/dev/null | /usr/bin/python3 -c \
+		"import json,sys; v=json.load(sys.stdin)['verdicts']['$1']; print(v['pass_rule']['packets'] + v['pass_ct']['packets'] if '$2' == 'allowed' else v['$2']['packets'])"
+}
+hostile() { # KIND VERDICT: 3 frames of KIND counted as VERDICT at node ingress
+	local before after
+	before=$(verdict_count ingress "$2")
+	nsenter --net="/run/netns/$NS_ALLOWED" -- timeout 20 /usr/bin/python3 "$HERE/hostile.py" "$1" \
+		"$IF_CLIENT" "$ALLOWED_V4" "$NODE_ALLOWED_V4" "$ALLOWED_V6" "$NODE_ALLOWED_V6" "$NODE_MAC" 8101 \
+		2>>"$LAB_DIR/probes.log" || return 1
+	sleep 0.2
+	after=$(verdict_count ingress "$2")
+	[ $((after - before)) -eq 3 ] || { echo "# $1: $2 went from $before to $after" >&2; return 1; }
+}
+check "wire: TCP SYN+FIN to an allowed port dropped as drop_tcp_flags (IPv4)" hostile syn-fin-v4 drop_tcp_flags
+check "wire: TCP with no flags dropped as drop_tcp_flags (IPv6)" hostile null-v6 drop_tcp_flags
+check "wire: TCP Xmas (FIN+PSH+URG) dropped as drop_tcp_flags (IPv4)" hostile xmas-v4 drop_tcp_flags
+check "wire: IPv4 total length beyond the frame dropped as malformed" hostile totlen-v4 drop_malformed
+check "wire: IPv6 payload length beyond the frame dropped as malformed" hostile plen-v6 drop_malformed
+check "wire: IPv4 IHL 4 dropped as malformed" hostile ihl-v4 drop_malformed
+check "wire: IPv4 non-first fragment dropped, ports never read" hostile frag-v4 drop_fragment
+check "wire: IPv6 non-first fragment dropped, ports never read" hostile frag-v6 drop_fragment
+check "wire: IPv6 chain of 7 extension headers (over the limit) dropped as malformed" hostile ext7-v6 drop_malformed
+check "wire: IPv6 hop-by-hop + destination options parsed to the allowed port" hostile ext2-v6 allowed
+check "wire: IPv4 with options parsed to the allowed port" hostile options-v4 allowed
+check "wire: 802.1Q-tagged frame parsed to the allowed port" hostile vlan-v4 allowed
+check "wire: QinQ (802.1ad + 802.1Q) frame parsed to the allowed port" hostile qinq-v6 allowed
+check "wire: non-IP ethertype (LLDP) dropped as drop_non_ip" hostile lldp drop_non_ip
+check "wire: truncated UDP header dropped as malformed" hostile trunc-udp-v4 drop_malformed
+check "agent still running after the hostile frames" pid_alive "$LAB_AGENT_PID"
+
 # ---- revocation: a policy change cuts live flows at once ---------------------------
 # Four long-lived connections (v4 and v6, to a port whose rule goes away and
 # to one whose rule stays) send a line every 0.2 s. The agent reloads a
