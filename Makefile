@@ -116,6 +116,7 @@ test-model: all $(BUILD)/tests/test_model
 	$(Q)./tests/run.sh model
 test-netns: all
 	$(Q)./tests/run.sh netns
+	$(Q)./tests/run.sh xdpmode
 
 demo: deps all
 	$(Q)./tests/netns/demo.sh

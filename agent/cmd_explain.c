@@ -22,6 +22,8 @@ struct explain_opts {
 	const char *src, *dst, *proto;
 	long sport, dport, icmp_type;
 	bool json;
+	const char *failsafes[16];
+	int nfailsafes;
 };
 
 static int parse_num(const char *s, long max, long *ret)
@@ -43,7 +45,8 @@ static int parse_opts(int argc, char **argv, struct explain_opts *o)
 		{ "proto", required_argument, NULL, 'p' }, { "sport", required_argument, NULL, 'S' },
 		{ "dport", required_argument, NULL, 'D' },
 		{ "icmp-type", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },	  {},
+		{ "json", no_argument, NULL, 'j' },
+		{ "failsafe", required_argument, NULL, 'F' }, {},
 	};
 	int c, bad = 0;
 
@@ -62,6 +65,12 @@ static int parse_opts(int argc, char **argv, struct explain_opts *o)
 		case 'D': bad |= parse_num(optarg, 65535, &o->dport); break;
 		case 't': bad |= parse_num(optarg, 255, &o->icmp_type); break;
 		case 'j': o->json = true; break;
+		case 'F':
+			if (o->nfailsafes < 16)
+				o->failsafes[o->nfailsafes++] = optarg;
+			else
+				bad = 1;
+			break;
 		default: bad = 1;
 		}
 	}
@@ -69,7 +78,7 @@ static int parse_opts(int argc, char **argv, struct explain_opts *o)
 		o->policy = argv[optind];
 	if (bad || !o->policy || o->dir < 0 || !o->src || !o->dst || !o->proto) {
 		fprintf(stderr, "usage: ward explain POLICY --in|--out --src IP --dst IP --proto P "
-				"[--sport N] [--dport N | --icmp-type T] [--json]\n");
+				"[--sport N] [--dport N | --icmp-type T] [--failsafe SPEC]... [--json]\n");
 		return -1;
 	}
 	return 0;
@@ -168,6 +177,13 @@ int cmd_explain(int argc, char **argv)
 	if (build_frame(&o, frame, sizeof(frame), &len))
 		return EXIT_USAGE;
 	err = policy__parse_file(o.policy, &p, &d);
+	for (int i = 0; !err && i < o.nfailsafes; i++) {
+		const char *why;
+
+		err = policy__add_failsafe(&p, o.failsafes[i], &why);
+		if (err)
+			fprintf(stderr, "ward explain: --failsafe %s: %s\n", o.failsafes[i], why);
+	}
 	if (!err) {
 		struct compile_limits lim = { .max_rules = p.nrules ? p.nrules : 1 };
 

@@ -12,6 +12,7 @@
 #include "ct_gc.h"
 
 #define RUN_MAX_IFACES WARD_MAX_IFACES
+#define RUN_MAX_FAILSAFES 16
 
 struct run_opts {
 	const char *policy;
@@ -21,6 +22,8 @@ struct run_opts {
 	enum xdp_mode mode;
 	size_t max_rules;
 	size_t ct_size;
+	const char *failsafes[RUN_MAX_FAILSAFES];
+	int nfailsafes;
 };
 
 static int parse_opts(int argc, char **argv, struct run_opts *o)
@@ -33,6 +36,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "max-rules", required_argument, NULL, 'R' },
 		{ "ct-size", required_argument, NULL, 'C' },
+		{ "failsafe", required_argument, NULL, 'F' },
 		{},
 	};
 	int c;
@@ -68,6 +72,21 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
 			break;
+		case 'F': {
+			struct policy probe = {};
+			const char *why;
+
+			if (o->nfailsafes == RUN_MAX_FAILSAFES ||
+			    policy__add_failsafe(&probe, optarg, &why)) {
+				fprintf(stderr, "ward run: --failsafe %s: %s\n", optarg,
+					o->nfailsafes == RUN_MAX_FAILSAFES ? "too many" : why);
+				policy__free(&probe);
+				return -1;
+			}
+			policy__free(&probe);
+			o->failsafes[o->nfailsafes++] = optarg;
+			break;
+		}
 		case 'C': {
 			char *end;
 
@@ -94,15 +113,17 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	}
 	if (!o->policy || !o->nifaces || optind != argc) {
 		fprintf(stderr, "usage: ward run --policy FILE --interface NAME [--interface NAME]... "
-				"[--pin-path DIR] [--xdp-mode native|generic|auto] [--max-rules N] [--ct-size N]\n");
+				"[--pin-path DIR] [--xdp-mode native|generic|auto] [--max-rules N] [--ct-size N]\n"
+				"       [--failsafe \"tcp/22 from CIDR\"]...\n");
 		return -1;
 	}
 	return 0;
 }
 
 /* Parse, compile and publish; on any error the live policy stays. */
-static int load_policy(struct ward *w, const char *path)
+static int load_policy(struct ward *w, const struct run_opts *o)
 {
+	const char *path = o->policy;
 	struct compile_limits lim = { .max_rules = w->max_rules };
 	struct compiled c = {};
 	struct diags d = {};
@@ -110,6 +131,11 @@ static int load_policy(struct ward *w, const char *path)
 	int err;
 
 	err = policy__parse_file(path, &p, &d);
+	for (int i = 0; !err && i < o->nfailsafes; i++) {
+		const char *why;
+
+		err = policy__add_failsafe(&p, o->failsafes[i], &why);
+	}
 	if (!err) {
 		err = policy__compile_limits(&p, &lim, &c, &d);
 		if (err)
@@ -171,7 +197,7 @@ static int serve(struct ward *w, const struct run_opts *o)
 		}
 		if (sig == SIGHUP) {
 			pr_info("SIGHUP: reloading %s\n", o->policy);
-			(void)load_policy(w, o->policy);
+			(void)load_policy(w, o);
 			continue;
 		}
 		pr_info("%s: exiting; enforcement stays pinned under %s (ward detach removes it)\n",
@@ -199,7 +225,7 @@ int cmd_run(int argc, char **argv)
 	}
 	pr_info("programs loaded, maps %s under %s\n", w.adopted ? "adopted" : "pinned",
 		o.pin_path);
-	err = load_policy(&w, o.policy);
+	err = load_policy(&w, &o);
 	if (err) {
 		ward__close(&w);
 		return err == -EINVAL ? EXIT_INVALID : EXIT_RUNTIME;
@@ -213,6 +239,8 @@ int cmd_run(int argc, char **argv)
 		}
 		pr_info("%s: enforcing (XDP ingress, TC egress)\n", o.ifaces[i]);
 	}
+	for (int i = 0; i < o.nfailsafes; i++)
+		pr_info("failsafe: %s (no policy can remove it)\n", o.failsafes[i]);
 	err = serve(&w, &o);
 	ward__close(&w);
 	return err ? EXIT_RUNTIME : EXIT_OK;

@@ -139,8 +139,9 @@ static json_t *policy_json(const char *pin, bool *loaded)
 	*loaded = cfg.loaded;
 	for (int i = 0; i < 32; i++)
 		snprintf(sha + 2 * i, 3, "%02x", m.sha256[i]);
-	return json_pack("{s:s,s:I,s:s,s:i,s:s,s:i,s:s,s:s}", "name", m.name, "revision",
-			 (json_int_t)m.revision, "sha256", sha, "rules", (int)m.nrules, "mode",
+	return json_pack("{s:s,s:I,s:s,s:i,s:i,s:s,s:i,s:s,s:s}", "name", m.name, "revision",
+			 (json_int_t)m.revision, "sha256", sha, "rules",
+			 (int)(m.nrules - m.nfailsafes), "failsafes", (int)m.nfailsafes, "mode",
 			 cfg.mode == WARD_MODE_AUDIT ? "audit" : "enforce", "generation",
 			 (int)cfg.generation, "default_ingress",
 			 act_names[cfg.default_action[WARD_DIR_INGRESS] & 1], "default_egress",

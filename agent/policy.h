@@ -54,6 +54,7 @@ struct rule {
 	size_t *terms;      /* indexes into policy.terms                     */
 	size_t nterms;
 	int rate_limit;     /* index into policy.rate_limits, -1 = none       */
+	bool failsafe;      /* from the agent's config: wins over every rule  */
 	size_t src_index;   /* position in its ingress/egress array           */
 };
 
@@ -106,6 +107,14 @@ void diags__add(struct diags *d, bool warning, const char *pointer, const char *
 int policy__parse(const char *text, size_t len, struct policy *ret, struct diags *diags);
 int policy__parse_file(const char *path, struct policy *ret, struct diags *diags);
 void policy__free(struct policy *p);
+
+/*
+ * Add a failsafe rule from the agent's config: "PROTO/PORT from CIDR"
+ * (e.g. "tcp/22 from 192.0.2.0/28"), an ingress allow rule that no rule
+ * of any policy can override (its replies pass by conntrack). 0, or
+ * -EINVAL with *why set.
+ */
+int policy__add_failsafe(struct policy *p, const char *spec, const char **why);
 
 /* Parse "a.b.c.d/n" or "x::y/n" (host bits must be zero). 0 or -EINVAL. */
 int cidr__parse(const char *s, struct cidr *ret, const char **why);

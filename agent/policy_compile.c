@@ -52,11 +52,14 @@ struct ctx {
 
 static const struct policy *rank_policy;
 
+/* failsafes, then enforcing denies, audit denies, allows (docs/policy.md) */
 static int rank_key(const struct rule *r)
 {
+	if (r->failsafe)
+		return 0;
 	if (r->action == WARD_ACT_DENY)
-		return r->audit ? 1 : 0;
-	return 2;
+		return r->audit ? 2 : 1;
+	return 3;
 }
 
 static int cmp_rank(const void *a, const void *b)
@@ -464,6 +467,10 @@ static void compile_warnings(const struct policy *p, const uint8_t *seen, struct
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
 
+		if (r->failsafe) {
+			ssh |= r->proto == 6 && covers(r, 6, 22);
+			continue;
+		}
 		rule_ptr(r, ptr, sizeof(ptr));
 		if (!(seen[i] & SEEN_MATCHES))
 			diags__add(d, true, ptr, NULL,

@@ -107,6 +107,8 @@ static int write_meta(struct ward *w, const struct policy *p, __u32 generation)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	m.loaded_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	m.nrules = p->nrules;
+	for (size_t i = 0; i < p->nrules; i++)
+		m.nfailsafes += p->rules[i].failsafe;
 	m.abi_version = WARD_ABI_VERSION;
 	m.generation = generation;
 	return bpf_map_update_elem(fd, &zero, &m, BPF_ANY) ? -errno : 0;

@@ -198,7 +198,7 @@ struct ward_meta {
 	__u32 nrules;                /* host order                         */
 	__u32 abi_version;           /* WARD_ABI_VERSION                   */
 	__u32 generation;            /* host order; = ward_cfg.generation  */
-	__u32 pad;
+	__u32 nfailsafes;            /* of nrules, from the agent's config */
 };
 
 /* ---- map: ward_ct (LRU hash) connection tracking ---------------------- */

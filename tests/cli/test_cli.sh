@@ -67,5 +67,13 @@ P
 check "explain: audit mode lets a would-be deny through, audit=true" explain_is "$tmp/audit.json" 'j["verdict"]=="allow" and j["audit"] is True and j["rule"] is None' --in --src 203.0.113.9 --dst 198.51.100.1 --proto tcp --dport 8000
 check "explain: rate limit of the deciding rule is reported" explain_is "$tmp/audit.json" 'j["rate_limit"]=="api" and j["audit"] is False' --in --src 198.51.100.9 --dst 198.51.100.1 --proto tcp --dport 8000
 
+cat > "$tmp/nossh.json" <<'P'
+{ "version": 1, "name": "nossh",
+  "ingress": [ { "id": "no-ssh", "action": "deny", "from": ["any"], "proto": "tcp", "ports": [22] } ] }
+P
+check "explain: a failsafe beats a deny rule of the policy" explain_is "$tmp/nossh.json" 'j["verdict"]=="allow" and j["rule"]=="failsafe-1-tcp-22"' --in --src 192.0.2.5 --dst 198.51.100.1 --proto tcp --dport 22 --failsafe "tcp/22 from 192.0.2.0/28"
+check "explain: outside the failsafe's CIDR the deny rule decides" explain_is "$tmp/nossh.json" 'j["verdict"]=="deny" and j["rule"]=="no-ssh"' --in --src 192.0.2.50 --dst 198.51.100.1 --proto tcp --dport 22 --failsafe "tcp/22 from 192.0.2.0/28"
+check "run: a malformed --failsafe is a usage error (2)" rc_is 2 $W run --policy policies/demo.json --interface lo --failsafe "ssh from everywhere"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -295,10 +295,12 @@ ward_node() {
 # agent_start POLICY: `ward run` in the node namespace, in the background,
 # stderr and stdout to $LAB_DIR/agent.log. nsenter execs ward, so
 # LAB_AGENT_PID is ward's own PID.
-agent_start() {
+agent_start() { # POLICY [EXTRA WARD RUN ARGS...]
+	local policy=$1
+	shift
 	LAB_AGENT_LOG=$LAB_DIR/agent.log
-	nsenter --net="/run/netns/$NS_NODE" -- "$WARD" run --policy "$1" \
-		--interface "$IF_ALLOWED" --interface "$IF_DENIED" --pin-path "$LAB_PIN" \
+	nsenter --net="/run/netns/$NS_NODE" -- "$WARD" run --policy "$policy" \
+		--interface "$IF_ALLOWED" --interface "$IF_DENIED" --pin-path "$LAB_PIN" "$@" \
 		</dev/null >>"$LAB_AGENT_LOG" 2>&1 &
 	LAB_AGENT_PID=$!
 }

@@ -225,13 +225,14 @@ lab_setup
 lab_serve node tcp 8000
 lab_serve node tcp 8001
 lab_serve node tcp 9000
+lab_serve node tcp 22
 lab_serve node udp 5353
 lab_serve allowed tcp 7000
 lab_serve allowed tcp 7001
 lab_serve node tcp 40123
 lab_serve node udp 40124
 lab_serve denied tcp 7000
-for spec in "node tcp 8000" "node tcp 8001" "node tcp 9000" "node udp 5353" \
+for spec in "node tcp 8000" "node tcp 8001" "node tcp 9000" "node tcp 22" "node udp 5353" \
 	"allowed tcp 7000" "allowed tcp 7001" "denied tcp 7000" "node tcp 40123" "node udp 40124"; do
 	# shellcheck disable=SC2086
 	lab_wait_listening $spec
@@ -242,7 +243,7 @@ check "ward check accepts tests/netns/lab-policy.json" \
 
 LIVE_POLICY=$LAB_DIR/policy.json
 cp "$POLICY" "$LIVE_POLICY"
-agent_start "$LIVE_POLICY"
+agent_start "$LIVE_POLICY" --failsafe "tcp/22 from 203.0.113.0/24"
 if agent_wait_enforcing 15; then
 	pass "ward status exits 0 once ward run enforces (within 15 s)"
 else
@@ -291,6 +292,12 @@ for fam in 4 6; do
 		blocked_at denied Tcp.InSegs probe_tcp node "$d" 7000
 	check "node -> denied client ping blocked at node egress, egress default deny ($v)" \
 		blocked_at denied "$echos" probe_ping node "$d"
+	if [ "$fam" = 4 ]; then
+		check "failsafe: denied client -> node tcp/22 delivered although the policy denies it ($v)" \
+			probe_tcp denied "$nd" 22
+		check "failsafe covers only its subnet: allowed client -> node tcp/22 blocked by the deny rule ($v)" \
+			blocked_at node Tcp.InSegs probe_tcp allowed "$na" 22
+	fi
 	if [ "$fam" = 4 ]; then what=ARP; else what="neighbour discovery"; fi
 	check "$what passes: node resolved both clients, denied client resolved node ($v)" neigh_ok "$fam"
 done
@@ -416,6 +423,8 @@ check "kept: connections on a rule that stays go on (IPv4)" grows 4 8101 1
 check "kept: connections on a rule that stays go on (IPv6)" grows 6 8101 1
 for pid in "${LIVE_PIDS[@]}"; do stop_pid "$pid" TERM 2; done
 sleep 0.5
+check "failsafe survives the reload: denied client -> node tcp/22 delivered (IPv4)" \
+	probe_tcp denied "$NODE_DENIED_V4" 22
 check "a new connection to the revoked port is refused at node ingress (IPv4)" \
 	blocked_at node Tcp.InSegs probe_tcp allowed "$NODE_ALLOWED_V4" 8100
 
