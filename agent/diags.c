@@ -26,10 +26,11 @@ void diags__add(struct diags *d, bool warning, const char *pointer, const char *
 	va_end(ap);
 	g->warning = warning;
 	g->pointer = strdup(pointer ? pointer : "");
-	if (value) {
-		g->value = strndup(value, DIAG_VALUE_MAX + 3);
-		if (g->value && strlen(g->value) > DIAG_VALUE_MAX)
-			strcpy(g->value + DIAG_VALUE_MAX, "...");
+	if (value && strlen(value) > DIAG_VALUE_MAX) {
+		if (asprintf(&g->value, "%.*s...", DIAG_VALUE_MAX, value) < 0)
+			g->value = NULL;
+	} else if (value) {
+		g->value = strdup(value);
 	}
 	g->reason = reason;
 	d->n++;
