@@ -50,7 +50,7 @@ agent: $(BUILD)/ward
 DEB_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libcmocka-dev iproute2 \
 	    iputils-ping socat nftables python3 python3-scapy gcc-multilib \
-	    xdp-tools procps kmod util-linux
+	    xdp-tools procps kmod util-linux libclang-rt-14-dev
 deps:
 	$(Q)./tests/lib/deps.sh $(DEB_PKGS)
 
