@@ -28,7 +28,7 @@ CFLAGS   += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter
 LDFLAGS  += -pie -Wl,-z,relro,-z,now,-z,noexecstack
 LDLIBS   += $(PKG_LIBS)
 ifeq ($(SANITIZE),1)
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
+CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
@@ -50,7 +50,7 @@ agent: $(BUILD)/ward
 DEB_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libcmocka-dev iproute2 \
 	    iputils-ping socat nftables python3 python3-scapy gcc-multilib \
-	    xdp-tools procps kmod util-linux libclang-rt-14-dev
+	    xdp-tools procps kmod util-linux libclang-rt-14-dev valgrind
 deps:
 	$(Q)./tests/lib/deps.sh $(DEB_PKGS)
 

@@ -105,6 +105,72 @@ static void skip_string(struct walker *w, const char **body, size_t *n)
 	adv(w);
 }
 
+static unsigned hex4(const char *s)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = s[i];
+
+		v = v << 4 | (c >= '0' && c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+/* JSON string body (n bytes, escapes) -> UTF-8 in out (at most n bytes). */
+static size_t unescape(const char *s, size_t n, char *out)
+{
+	size_t i = 0, o = 0;
+
+	while (i < n) {
+		unsigned cp;
+
+		if (s[i] != '\\' || i + 1 >= n) {
+			out[o++] = s[i++];
+			continue;
+		}
+		switch (s[i + 1]) {
+		case 'b': out[o++] = '\b'; i += 2; continue;
+		case 'f': out[o++] = '\f'; i += 2; continue;
+		case 'n': out[o++] = '\n'; i += 2; continue;
+		case 'r': out[o++] = '\r'; i += 2; continue;
+		case 't': out[o++] = '\t'; i += 2; continue;
+		case 'u': break;
+		default: out[o++] = s[i + 1]; i += 2; continue;
+		}
+		if (i + 6 > n) {
+			out[o++] = s[i++];
+			continue;
+		}
+		cp = hex4(s + i + 2);
+		i += 6;
+		if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= n && s[i] == '\\' && s[i + 1] == 'u') {
+			unsigned lo = hex4(s + i + 2);
+
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				i += 6;
+			}
+		}
+		if (cp < 0x80) {
+			out[o++] = (char)cp;
+		} else if (cp < 0x800) {
+			out[o++] = (char)(0xc0 | cp >> 6);
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		} else if (cp < 0x10000) {
+			out[o++] = (char)(0xe0 | cp >> 12);
+			out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		} else {
+			out[o++] = (char)(0xf0 | cp >> 18);
+			out[o++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			out[o++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			out[o++] = (char)(0x80 | (cp & 0x3f));
+		}
+	}
+	return o;
+}
+
 static void walk_value(struct walker *w);
 
 static void walk_container(struct walker *w, int is_obj)
@@ -119,9 +185,19 @@ static void walk_container(struct walker *w, int is_obj)
 			const char *key;
 			size_t n;
 
+			char *dec;
+			size_t dn;
+			int err;
+
 			skip_string(w, &key, &n);
-			/* keys with escapes are compared raw: good enough for locating */
-			if (ptr_push(w, key, n))
+			/* pointers name decoded keys: decode the escapes first */
+			dec = malloc(n + 1);
+			if (!dec)
+				return;
+			dn = unescape(key, n, dec);
+			err = ptr_push(w, dec, dn);
+			free(dec);
+			if (err)
 				return;
 			skip_ws(w);
 			adv(w); /* ':' */

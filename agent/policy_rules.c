@@ -275,6 +275,8 @@ void parse_rules(struct pctx *c, json_t *root, const char *key, int dir)
 		     p->nrules + json_array_size(arr), WARD_RULES_LIMIT);
 		return;
 	}
+	if (json_array_size(arr) == 0)
+		return;
 	r = realloc(p->rules, (p->nrules + json_array_size(arr)) * sizeof(*r));
 	if (!r) {
 		c->oom = true;

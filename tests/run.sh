@@ -63,13 +63,14 @@ suite_unit()  { run_suite unit "$BUILD/tests/test_policy"; }
 suite_bpf()   { need_root bpf && run_suite bpf "$BUILD/tests/test_bpf" || cannot_run bpf; }
 suite_ct()    { need_root ct && run_suite ct "$BUILD/tests/test_ct" || cannot_run ct; }
 suite_swap()  { need_root swap && run_suite swap "$BUILD/tests/test_swap" || cannot_run swap; }
+suite_fuzz()  { need_root fuzz && run_suite fuzz tests/fuzz/run.sh || cannot_run fuzz; }
 suite_model() { need_root model && run_suite model "$BUILD/tests/test_model" --seed "${WARD_MODEL_SEED:-20261128}" --quiet || cannot_run model; }
 suite_netns() { need_root netns && run_suite netns tests/netns/test_lab.sh || cannot_run netns; }
 suite_xdpmode() { need_root xdpmode && run_suite xdpmode tests/netns/test_xdpmode.sh || cannot_run xdpmode; }
 suite_cli()   { run_suite cli tests/cli/test_cli.sh; }
 
 case $which in
-all) suite_unit; suite_cli; suite_bpf; suite_ct; suite_swap; suite_model; suite_xdpmode; suite_netns ;;
+all) suite_unit; suite_cli; suite_bpf; suite_ct; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns ;;
 unit) suite_unit ;;
 cli) suite_cli ;;
 bpf) suite_bpf ;;
@@ -78,7 +79,8 @@ swap) suite_swap ;;
 model) suite_model ;;
 netns) suite_netns ;;
 xdpmode) suite_xdpmode ;;
-*) echo "usage: tests/run.sh [all|unit|cli|bpf|ct|swap|model|xdpmode|netns]"; exit 2 ;;
+fuzz) suite_fuzz ;;
+*) echo "usage: tests/run.sh [all|unit|cli|bpf|ct|swap|model|fuzz|xdpmode|netns]"; exit 2 ;;
 esac
 
 echo

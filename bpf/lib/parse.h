@@ -178,6 +178,9 @@ static __always_inline int parse_ipv6(struct cursor *c, struct pkt *p)
 			opt = cursor_pull(c, struct ipv6_opt_hdr);
 			if (!opt)
 				return PARSE_MALFORMED;
+			/* the whole header must fit the frame, not only its first 2 bytes */
+			if (cursor_left(c, opt) < (opt->hdrlen + 1) * 8)
+				return PARSE_MALFORMED;
 			c->pos = (void *)opt + (opt->hdrlen + 1) * 8;
 			nh = opt->nexthdr;
 			break;
@@ -254,6 +257,9 @@ static __always_inline void parse_icmp_inner(struct cursor *c, struct pkt *p)
 		in->sport = bpf_ntohs(q->sport);
 		in->dport = bpf_ntohs(q->dport);
 	} else if (in->proto == IPPROTO_ICMP || in->proto == IPPROTO_ICMPV6) {
+		/* only a quoted echo belongs to an echo flow */
+		if (icmp_kind(p->family, ((__u8 *)q)[0]) != ICMP_KIND_ECHO)
+			return;
 		in->sport = bpf_ntohs(q->id_or_seq); /* echo identifier */
 	}
 	in->valid = 1;
@@ -266,7 +272,8 @@ static __always_inline int parse_l4(struct cursor *c, struct pkt *p)
 	case IPPROTO_TCP: {
 		struct tcphdr *th = cursor_pull(c, struct tcphdr);
 
-		if (!th || th->doff < 5)
+		/* data offset: at least 5 words, and the options must fit the frame */
+		if (!th || th->doff < 5 || cursor_left(c, th) < th->doff * 4u)
 			return PARSE_MALFORMED;
 		p->sport = bpf_ntohs(th->source);
 		p->dport = bpf_ntohs(th->dest);

@@ -147,7 +147,7 @@ static int compile_text(const char *text, int n, struct policy *p, struct compil
 
 /* ---- control plane ------------------------------------------------------- */
 struct cp_result {
-	double parse_s, compile_s, publish_s;
+	double parse_s, compile_s, load_s, publish_s;
 	long rss_kib;
 	size_t naddrs, nentries, nclasses;
 	long map_kib;
@@ -179,7 +179,7 @@ static int control_plane(int n, struct cp_result *r)
 	struct ward w;
 	struct bpf_map *m;
 	char *text = gen_policy(n, 0);
-	double t0, t1, t2, t3;
+	double t0, t1, t2, t25, t3;
 	struct compile_limits lim = { .max_rules = (size_t)n };
 	struct diags d = {};
 	struct rusage ru;
@@ -195,13 +195,17 @@ static int control_plane(int n, struct cp_result *r)
 		return -1;
 	}
 	t2 = now_s();
-	if (ward__load_ex(&w, NULL, &lo) || ward__publish(&w, &c, &p))
+	if (ward__load_ex(&w, NULL, &lo))
+		return -1;
+	t25 = now_s();
+	if (ward__publish(&w, &c, &p))
 		return -1;
 	t3 = now_s();
 	getrusage(RUSAGE_SELF, &ru);
 	r->parse_s = t1 - t0;
 	r->compile_s = t2 - t1;
-	r->publish_s = t3 - t2;
+	r->load_s = t25 - t2;
+	r->publish_s = t3 - t25;
 	r->rss_kib = ru.ru_maxrss;
 	r->naddrs = c.naddrs;
 	r->nentries = c.nrules;
@@ -216,45 +220,63 @@ static int control_plane(int n, struct cp_result *r)
 	return 0;
 }
 
+#define CP_REPEAT 3 /* control-plane runs per size; medians reported */
+
+static double med3(double a, double b, double c)
+{
+	return a > b ? (b > c ? b : (a > c ? c : a)) : (a > c ? a : (b > c ? c : b));
+}
+
 static int cmd_control(int maxn)
 {
-	printf("## Control plane (each size in its own process)\n\n");
+	printf("## Control plane (each size in its own process, %d runs, medians)\n\n", CP_REPEAT);
 	printf("| rules | classes | address entries | rule entries | parse s | compile s | "
-	       "apply s | total s | peak RSS MiB | policy map KiB |\n"
-	       "|---|---|---|---|---|---|---|---|---|---|\n");
+	       "publish s | apply s (parse+compile+publish) | program load s | peak RSS MiB | "
+	       "policy map KiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
 	for (int i = 0; i < NSIZES && sizes[i] <= maxn; i++) {
-		struct cp_result r = {};
-		int pfd[2], st;
-		pid_t pid;
+		struct cp_result rr[CP_REPEAT] = {}, r;
 
-		if (pipe(pfd))
-			return 1;
-		fflush(stdout);
-		pid = fork();
-		if (pid == 0) {
-			int rc = control_plane(sizes[i], &r);
+		for (int k = 0; k < CP_REPEAT; k++) {
+			int pfd[2], st;
+			pid_t pid;
 
-			if (write(pfd[1], &r, sizeof(r)) != sizeof(r))
-				_exit(1);
-			_exit(rc ? 1 : 0);
+			if (pipe(pfd))
+				return 1;
+			fflush(stdout);
+			pid = fork();
+			if (pid == 0) {
+				int rc = control_plane(sizes[i], &rr[k]);
+
+				if (write(pfd[1], &rr[k], sizeof(rr[k])) != sizeof(rr[k]))
+					_exit(1);
+				_exit(rc ? 1 : 0);
+			}
+			close(pfd[1]);
+			if (read(pfd[0], &rr[k], sizeof(rr[k])) != sizeof(rr[k]) ||
+			    waitpid(pid, &st, 0) < 0 || st) {
+				fprintf(stderr, "control plane at %d rules failed\n", sizes[i]);
+				return 1;
+			}
+			close(pfd[0]);
 		}
-		close(pfd[1]);
-		if (read(pfd[0], &r, sizeof(r)) != sizeof(r) || waitpid(pid, &st, 0) < 0 || st) {
-			fprintf(stderr, "control plane at %d rules failed\n", sizes[i]);
-			return 1;
-		}
-		close(pfd[0]);
-		printf("| %d | %zu | %zu | %zu | %.3f | %.3f | %.3f | %.3f | %.1f | %ld |\n", sizes[i],
-		       r.nclasses, r.naddrs, r.nentries, r.parse_s, r.compile_s, r.publish_s,
-		       r.parse_s + r.compile_s + r.publish_s, r.rss_kib / 1024.0, r.map_kib);
+		/* each figure the median of its runs (timings vary, sizes do not) */
+		r = rr[0];
+		r.parse_s = med3(rr[0].parse_s, rr[1].parse_s, rr[2].parse_s);
+		r.compile_s = med3(rr[0].compile_s, rr[1].compile_s, rr[2].compile_s);
+		r.load_s = med3(rr[0].load_s, rr[1].load_s, rr[2].load_s);
+		r.publish_s = med3(rr[0].publish_s, rr[1].publish_s, rr[2].publish_s);
+		r.rss_kib = (long)med3(rr[0].rss_kib, rr[1].rss_kib, rr[2].rss_kib);
+		printf("| %d | %zu | %zu | %zu | %.3f | %.3f | %.3f | %.3f | %.3f | %.1f | %ld |\n",
+		       sizes[i], r.nclasses, r.naddrs, r.nentries, r.parse_s, r.compile_s, r.publish_s,
+		       r.parse_s + r.compile_s + r.publish_s, r.load_s, r.rss_kib / 1024.0, r.map_kib);
 		if (tsv)
 			fprintf(tsv,
 				"control\t%d\tclasses=%zu\taddr_entries=%zu\trule_entries=%zu\t"
-				"parse_s=%.4f\tcompile_s=%.4f\tapply_s=%.4f\ttotal_s=%.4f\t"
-				"rss_mib=%.1f\tmap_kib=%ld\n",
+				"parse_s=%.4f\tcompile_s=%.4f\tpublish_s=%.4f\ttotal_s=%.4f\t"
+				"load_s=%.4f\trss_mib=%.1f\tmap_kib=%ld\n",
 				sizes[i], r.nclasses, r.naddrs, r.nentries, r.parse_s, r.compile_s,
-				r.publish_s, r.parse_s + r.compile_s + r.publish_s, r.rss_kib / 1024.0,
-				r.map_kib);
+				r.publish_s, r.parse_s + r.compile_s + r.publish_s, r.load_s,
+				r.rss_kib / 1024.0, r.map_kib);
 		fflush(stdout);
 	}
 	return 0;
@@ -738,7 +760,7 @@ static int load_size(int si, int *skipped)
 }
 
 /* The probe programs on the live slot of w_noct[si]. */
-static int load_probe(int si, int fds[3])
+static int load_probe(int si, int fds[5])
 {
 	struct bpf_object *o = bpf_object__open_file("build/bench/lpm_probe.bpf.o", NULL);
 	__u32 zero = 0, slot = 0;
@@ -757,8 +779,12 @@ static int load_probe(int si, int fds[3])
 	if (bpf_map__reuse_fd(bpf_object__find_map_by_name(o, "probe_rules"),
 			      ward__map_fd(&w_noct[si].w, name)))
 		return -1;
+	if (bpf_map__reuse_fd(bpf_object__find_map_by_name(o, "probe_ct"), w_ct[si].ct_fd))
+		return -1;
 	if (bpf_object__load(o))
 		return -1;
+	fds[3] = bpf_program__fd(bpf_object__find_program_by_name(o, "probe_ktime"));
+	fds[4] = bpf_program__fd(bpf_object__find_program_by_name(o, "probe_ctmiss"));
 	fds[0] = bpf_program__fd(bpf_object__find_program_by_name(o, "probe_parse"));
 	fds[1] = bpf_program__fd(bpf_object__find_program_by_name(o, "probe_addr"));
 	fds[2] = bpf_program__fd(bpf_object__find_program_by_name(o, "probe_full"));
@@ -806,7 +832,7 @@ static void tsv_row(const struct meas *m, int rounds, const struct meas *empty)
 static int cmd_packet(int rounds, int maxn)
 {
 	struct bpf_object *xf_allow[NSIZES], *xf_deny[NSIZES], *empty_obj;
-	int nsz = 0, skipped = 0, probe[NSIZES][3];
+	int nsz = 0, skipped = 0, probe[NSIZES][5];
 	int empty_fd, e_hot, e_cold;
 	double t0 = now_s();
 
@@ -867,6 +893,8 @@ static int cmd_packet(int rounds, int maxn)
 			add_meas("probe_parse", "probe: parse only", si, v6, probe[si][0], -1, &h[MX_ALLOW], HOT, 1);
 			add_meas("probe_addr", "probe: parse + address LPM", si, v6, probe[si][1], -1, &h[MX_ALLOW], HOT, 1);
 			add_meas("probe_full", "probe: parse + address LPM + rule LPM", si, v6, probe[si][2], -1, &h[MX_ALLOW], HOT, 1);
+			add_meas("probe_ktime", "probe: parse + bpf_ktime_get_ns()", si, v6, probe[si][3], -1, &h[MX_DENY_DEF], HOT, 1);
+			add_meas("probe_ctmiss", "probe: parse + conntrack lookup (miss)", si, v6, probe[si][4], -1, &h[MX_DENY_DEF], HOT, 0);
 			/* Ward, cold: every flow new to conntrack */
 			add_meas("new_allow", "Ward: new allowed flow (conntrack miss + insert)", si, v6, w_ct[si].prog_fd, ct, &cold_allow[si][v6], COLD, 1);
 			add_meas("new_rl", "Ward: new allowed flow, rate-limited rule", si, v6, w_ct[si].prog_fd, ct, &cold_rl[si][v6], COLD, 1);
@@ -881,6 +909,8 @@ static int cmd_packet(int rounds, int maxn)
 
 		if (!strncmp(m->key, "deny_", 5) || !strncmp(m->key, "decide_deny", 11) ||
 		    !strcmp(m->key, "miss"))
+			ref = "xdpf_allow_deny";
+		else if (!strcmp(m->key, "probe_ktime") || !strcmp(m->key, "probe_ctmiss"))
 			ref = "xdpf_allow_deny";
 		else if (!strcmp(m->key, "established") || !strncmp(m->key, "decide_", 7) ||
 			 !strncmp(m->key, "probe_", 6))

@@ -8,6 +8,10 @@
  *   probe_addr   parse + address LPM (remote address -> class chain)
  *   probe_full   parse + address LPM + rule LPM over the class chain
  * Ward's full program minus probe_full is conntrack, counters and the rest.
+ * Two more isolate what every untracked packet pays before the policy:
+ *   probe_ktime   parse + one bpf_ktime_get_ns()
+ *   probe_ctmiss  parse + a conntrack lookup that misses (probe_ct is the
+ *                 instance's ward_ct, its key built as Ward builds it)
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -29,12 +33,19 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } probe_rules SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct ward_ct_key);
+	__type(value, struct ward_ct_val);
+} probe_ct SEC(".maps");
+
 static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 
-	return parse_packet(data, data_end, p);
+	return parse_packet(data, data_end, data_end - data, 0, p);
 }
 
 static __always_inline struct ward_addr_val *classify(const struct pkt *p)
@@ -94,6 +105,33 @@ int probe_full(struct xdp_md *ctx)
 			break;
 	}
 	return v && v->action == WARD_ACT_ALLOW ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int probe_ktime(struct xdp_md *ctx)
+{
+	struct pkt p = {};
+
+	if (parse(ctx, &p) != PARSE_OK)
+		return XDP_ABORTED;
+	return bpf_ktime_get_ns() ? XDP_PASS : XDP_DROP;
+}
+
+SEC("xdp")
+int probe_ctmiss(struct xdp_md *ctx)
+{
+	struct ward_ct_key k = {};
+	struct pkt p = {};
+
+	if (parse(ctx, &p) != PARSE_OK)
+		return XDP_ABORTED;
+	k.family = p.family;
+	k.proto = p.proto;
+	__builtin_memcpy(k.raddr, p.src, 16);
+	__builtin_memcpy(k.laddr, p.dst, 16);
+	k.rport = bpf_htons(p.sport);
+	k.lport = bpf_htons(p.dport);
+	return bpf_map_lookup_elem(&probe_ct, &k) ? XDP_PASS : XDP_DROP;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -3,7 +3,7 @@
 # instrumentation and ASan + UBSan, into build/fuzz/obj/; the main build is
 # untouched. See tests/fuzz/README.md.
 #
-#   make fuzz                build the three targets
+#   make fuzz                build the fuzz targets
 #   make test-fuzz           the bounded run of make test (tests/fuzz/run.sh)
 #   make fuzz-seeds          regenerate the packet seed corpus (pktgen)
 .PHONY: fuzz test-fuzz fuzz-seeds
@@ -20,7 +20,7 @@ FUZZ_LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) tests/bpf/pktge
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_HDRS    := $(wildcard agent/*.h) $(wildcard include/ward/*.h) tests/bpf/pktgen.h \
 		tests/model/policy_ref.h tests/fuzz/fuzz_common.h
-FUZZ_TARGETS := fuzz_policy fuzz_policy_semantic fuzz_packet
+FUZZ_TARGETS := fuzz_policy fuzz_policy_semantic fuzz_packet fuzz_packet_ct
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 
 fuzz: $(FUZZ_BINS)
@@ -48,4 +48,6 @@ $(FUZZ_DIR)/gen_seeds: tests/fuzz/gen_seeds.c tests/bpf/pktgen.c tests/bpf/pktge
 		tests/fuzz/gen_seeds.c tests/bpf/pktgen.c -o $@
 
 fuzz-seeds: $(FUZZ_DIR)/gen_seeds
+	$(Q)mkdir -p tests/fuzz/corpus/fuzz_packet tests/fuzz/corpus/fuzz_packet_ct
 	$(Q)$(FUZZ_DIR)/gen_seeds tests/fuzz/corpus/fuzz_packet
+	$(Q)$(FUZZ_DIR)/gen_seeds --ct tests/fuzz/corpus/fuzz_packet_ct

@@ -100,6 +100,7 @@ enum fm_class {
 	FM_NON_IP,    /* dropped: other ethertype                        */
 	FM_MALFORMED, /* dropped: truncated / inconsistent headers       */
 	FM_FRAGMENT,  /* dropped: non-first fragment                     */
+	FM_TCP_FLAGS, /* dropped: a TCP flag combination no stack sends  */
 };
 
 /*
@@ -107,11 +108,10 @@ enum fm_class {
  * the narrower reading. Strict (0) is the document read literally; each
  * FM_LAX_* bit switches the model to what the datapath does today, so a
  * long fuzz run can get past a known, reported divergence
- * (WARD_FUZZ_LAX=tcp-options,ext-fit,icmp-hdr, or =all).
+ * (WARD_FUZZ_LAX=tcp-options,ext-fit, or =all).
  */
 #define FM_LAX_TCP_OPTIONS 0x1 /* TCP header = 20 bytes, options need not fit    */
 #define FM_LAX_EXT_FIT     0x2 /* an IPv6 extension header need not fit whole     */
-#define FM_LAX_ICMP_HDR    0x4 /* ICMP/ICMPv6 header = its first 2 bytes          */
 unsigned fuzz_lax_from_env(void);
 
 struct fm_result {
@@ -120,9 +120,13 @@ struct fm_result {
 	const char *why;      /* for reports: which rule of item 6               */
 	int vlans, exthdrs;
 	uint8_t alt_verdict;  /* another acceptable drop reason, WARD_V_MAX = none */
+	size_t l4off;         /* FM_OK: offset of the l4 header in the frame        */
 };
 
-void frame_model(const uint8_t *f, size_t len, unsigned lax, struct fm_result *r);
+/* dir: enum ward_dir (egress accepts IP lengths of 0, BIG TCP) */
+void frame_model(const uint8_t *f, size_t len, int dir, unsigned lax, struct fm_result *r);
+/* The TCP flag combinations docs/policy.md drops (drop_tcp_flags). */
+bool fm_tcp_flags_illegal(uint8_t flags);
 /* The ward_verdict the datapath must report for a frame the model classified
  * as cls (not FM_OK). */
 uint8_t fm_verdict(enum fm_class cls);

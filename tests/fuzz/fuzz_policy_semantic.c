@@ -15,7 +15,10 @@
  * set of packets aimed at its edges (fuzz_derive_packets) is run through
  * XDP (ingress) and TC (egress) with BPF_PROG_TEST_RUN. Pass, verdict,
  * deciding rule and audit flag must equal the reference model's
- * (tests/model/policy_ref.c). Needs root (CAP_BPF, CAP_NET_ADMIN).
+ * (tests/model/policy_ref.c). For 30% of the inputs, 1-2 failsafe rules
+ * (agent config, policy__add_failsafe) aimed at the policy are added first;
+ * a matching failsafe then decides ahead of everything (eval_with_failsafes).
+ * Needs root (CAP_BPF, CAP_NET_ADMIN).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +35,10 @@
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max);
 
 static struct ward w;
+
+/* datapath feedback for libFuzzer (no coverage inside BPF): verdicts seen */
+__attribute__((section("__libfuzzer_extra_counters"))) static uint8_t
+	extra_counters[WARD_DIR_MAX][WARD_V_MAX + 1];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -518,6 +525,70 @@ size_t LLVMFuzzerCustomCrossOver(const uint8_t *d1, size_t s1, const uint8_t *d2
 	return n;
 }
 
+/* ---- failsafe rules (agent config, docs/policy.md Semantics 3) --------------------- */
+/* 1-2 failsafes aimed at the policy: a CIDR of one of its terms, a port of one of
+ * its rules. Returns how many were added. */
+static int add_failsafes(struct policy *p, struct frng *rng)
+{
+	int n = 1 + (int)frng_below(rng, 2), added = 0;
+
+	for (int i = 0; i < n; i++) {
+		char spec[128], addr[INET6_ADDRSTRLEN];
+		const struct rule *r = p->nrules ? &p->rules[frng_below(rng, p->nrules)] : NULL;
+		unsigned port = r && r->nports && (r->proto == 6 || r->proto == 17)
+					? r->ports[frng_below(rng, r->nports)].lo
+					: frng_chance(rng, 50) ? 22 : frng_below(rng, 65536);
+		const char *proto = r && r->proto == 17 ? "udp" : frng_chance(rng, 80) ? "tcp" : "udp";
+		struct cidr c = { .family = WARD_FAM_V4, .len = 24, .addr = { 192, 0, 2 } };
+		const char *why;
+
+		if (p->nterms && frng_chance(rng, 80)) {
+			const struct addrset *s = &p->terms[frng_below(rng, p->nterms)].set;
+
+			if (s->nincl && s->incl[0].family != WARD_FAM_ANY)
+				c = s->incl[frng_below(rng, s->nincl)];
+		}
+		inet_ntop(c.family == WARD_FAM_V4 ? AF_INET : AF_INET6, c.addr, addr, sizeof(addr));
+		snprintf(spec, sizeof(spec), "%s/%u from %s/%u", proto, port, addr, c.len);
+		if (!policy__add_failsafe(p, spec, &why))
+			added++;
+		else
+			FUZZ_ASSERT(c.family == WARD_FAM_ANY, "policy__add_failsafe(\"%s\"): %s", spec, why);
+	}
+	return added;
+}
+
+/*
+ * The document's verdict with failsafes: drops before the policy and ND as
+ * ref_eval says; then, on ingress, a matching failsafe rule passes the packet
+ * (the smallest id of them decides) whatever the policy's denies, defaults
+ * and audit; otherwise ref_eval (a failsafe that does not match changes
+ * nothing).
+ */
+static int eval_with_failsafes(const struct policy *p, int dir, const struct pkt_spec *s,
+			       struct ref_result *r)
+{
+	size_t best = SIZE_MAX;
+
+	if (ref_eval(p, dir, s, r))
+		return -1;
+	if (r->verdict == WARD_V_DROP_TCP_FLAGS || r->verdict == WARD_V_PASS_ND)
+		return 0;
+	for (size_t i = 0; i < p->nrules; i++)
+		if (p->rules[i].failsafe && ref_rule_matches(p, &p->rules[i], dir, s) &&
+		    (best == SIZE_MAX || strcmp(p->rules[i].id, p->rules[best].id) < 0))
+			best = i;
+	if (best == SIZE_MAX)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	r->pass = 1;
+	r->verdict = WARD_V_PASS_RULE;
+	r->action = WARD_ACT_ALLOW;
+	r->rule_idx = (uint32_t)best;
+	r->rate_limit = -1;
+	return 0;
+}
+
 /* ---- the check ---------------------------------------------------------------- */
 static void report(const struct policy *p, const struct fpkt *k, const uint8_t *frame, size_t len,
 		   const struct ref_result *m, int pass, const struct ward_trace *t,
@@ -556,6 +627,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_check_diags(&d, (const char *)data, size, false);
 	if (err)
 		goto out_diags;
+	if (frng_chance(&rng, 30))
+		add_failsafes(&p, &rng);
 	err = policy__compile(&p, &c, &d);
 	fuzz_check_diags(&d, (const char *)data, size, false);
 	if (err)
@@ -573,13 +646,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int pass;
 
 		FUZZ_ASSERT(len, "pktgen_build failed");
-		FUZZ_ASSERT(!ref_eval(&p, pk[i].dir, &pk[i].s, &m), "ref_eval refused a packet");
+		FUZZ_ASSERT(!eval_with_failsafes(&p, pk[i].dir, &pk[i].s, &m),
+			    "ref_eval refused a packet");
 		err = ward__test_run(&w, pk[i].dir, frame, len, &pass, &t);
 		FUZZ_ASSERT(!err, "ward__test_run: %s", strerror(-err));
+		if (t.verdict <= WARD_V_MAX)
+			extra_counters[pk[i].dir][t.verdict]++;
 		if (pass != m.pass || t.verdict != m.verdict || t.rule_idx != m.rule_idx ||
 		    t.audit != m.audit) {
 			report(&p, &pk[i], frame, len, &m, pass, &t, &c);
-			fuzz_fail("datapath != reference model");
+			fuzz_fail("%s: datapath %s rule %d, model %s rule %d",
+				  pk[i].dir == WARD_DIR_INGRESS ? "XDP" : "TC",
+				  ref_verdict_name(t.verdict), (int)t.rule_idx,
+				  ref_verdict_name(m.verdict), (int)m.rule_idx);
 		}
 	}
 out_compiled:
