@@ -13,6 +13,9 @@ from scapy.all import (Dot1AD, Dot1Q, Ether, IP, IPv6, IPv6ExtHdrDestOpt,  # noq
 
 kind, iface, s4, d4, s6, d6, mac, port = sys.argv[1:9]
 port = int(port)
+from scapy.all import ICMP, ICMPv6DestUnreach  # noqa: E402
+# ICMP errors from the client about a node -> client tcp/7000 connection
+# whose node port is PORT (the quoted packet went node -> client)
 eth = Ether(dst=mac)
 tcp = TCP(sport=40000, dport=port, flags="S")
 frames = {
@@ -33,5 +36,9 @@ frames = {
     "qinq-v6": Ether(dst=mac) / Dot1AD(vlan=7) / Dot1Q(vlan=8) / IPv6(src=s6, dst=d6) / tcp,
     "lldp": Ether(dst="01:80:c2:00:00:0e", type=0x88CC) / Raw(b"\x02\x07\x04" + b"\x00" * 40),
     "trunc-udp-v4": (eth / IP(src=s4, dst=d4, proto=17) / Raw(b"\x13\x88\x14")),
+    "icmp-err-v4": eth / IP(src=s4, dst=d4) / ICMP(type=3, code=3)
+    / IP(src=d4, dst=s4) / TCP(sport=port, dport=7000, flags="PA"),
+    "icmp-err-v6": eth / IPv6(src=s6, dst=d6) / ICMPv6DestUnreach(code=4)
+    / IPv6(src=d6, dst=s6) / TCP(sport=port, dport=7000, flags="PA"),
 }
 sendp(frames[kind], iface=iface, count=3, inter=0.02, verbose=False)

@@ -243,7 +243,7 @@ check "ward check accepts tests/netns/lab-policy.json" \
 
 LIVE_POLICY=$LAB_DIR/policy.json
 cp "$POLICY" "$LIVE_POLICY"
-agent_start "$LIVE_POLICY" --failsafe "tcp/22 from 203.0.113.0/24"
+agent_start "$LIVE_POLICY" --failsafe "tcp/22 from 203.0.113.0/24" --failsafe "tcp/22 from 2001:db8:2::/64"
 if agent_wait_enforcing 15; then
 	pass "ward status exits 0 once ward run enforces (within 15 s)"
 else
@@ -292,12 +292,10 @@ for fam in 4 6; do
 		blocked_at denied Tcp.InSegs probe_tcp node "$d" 7000
 	check "node -> denied client ping blocked at node egress, egress default deny ($v)" \
 		blocked_at denied "$echos" probe_ping node "$d"
-	if [ "$fam" = 4 ]; then
-		check "failsafe: denied client -> node tcp/22 delivered although the policy denies it ($v)" \
-			probe_tcp denied "$nd" 22
-		check "failsafe covers only its subnet: allowed client -> node tcp/22 blocked by the deny rule ($v)" \
-			blocked_at node Tcp.InSegs probe_tcp allowed "$na" 22
-	fi
+	check "failsafe: denied client -> node tcp/22 delivered although the policy denies it ($v)" \
+		probe_tcp denied "$nd" 22
+	check "failsafe covers only its subnet: allowed client -> node tcp/22 blocked by the deny rule ($v)" \
+		blocked_at node Tcp.InSegs probe_tcp allowed "$na" 22
 	if [ "$fam" = 4 ]; then what=ARP; else what="neighbour discovery"; fi
 	check "$what passes: node resolved both clients, denied client resolved node ($v)" neigh_ok "$fam"
 done
@@ -367,6 +365,30 @@ check "wire: 802.1Q-tagged frame parsed to the allowed port" hostile vlan-v4 all
 check "wire: QinQ (802.1ad + 802.1Q) frame parsed to the allowed port" hostile qinq-v6 allowed
 check "wire: non-IP ethertype (LLDP) dropped as drop_non_ip" hostile lldp drop_non_ip
 check "wire: truncated UDP header dropped as malformed" hostile trunc-udp-v4 drop_malformed
+# ICMP errors related to a tracked flow: a node -> allowed client tcp/7000
+# connection from a known port stays open; errors quoting it pass by
+# conntrack, errors quoting another port are decided as new (and denied).
+hostile_port() { # KIND PORT VERDICT
+	local before after
+	before=$(verdict_count ingress "$3")
+	nsenter --net="/run/netns/$NS_ALLOWED" -- timeout 20 /usr/bin/python3 "$HERE/hostile.py" "$1" \
+		"$IF_CLIENT" "$ALLOWED_V4" "$NODE_ALLOWED_V4" "$ALLOWED_V6" "$NODE_ALLOWED_V6" "$NODE_MAC" "$2" \
+		2>>"$LAB_DIR/probes.log" || return 1
+	sleep 0.2
+	after=$(verdict_count ingress "$3")
+	[ $((after - before)) -eq 3 ] || { echo "# $1 port $2: $3 went from $before to $after" >&2; return 1; }
+}
+for fam in 4 6; do
+	if [ "$fam" = 4 ]; then dst=$ALLOWED_V4; else dst="[$ALLOWED_V6]"; fi
+	nsenter --net="/run/netns/$NS_NODE" -- timeout 15 bash -c \
+		"sleep 8 | socat -u - TCP${fam}:$dst:7000,sourceport=4555$fam,reuseaddr" 2>>"$LAB_DIR/probes.log" &
+	LAB_PIDS+=($!)
+done
+sleep 1
+check "wire: ICMP error quoting a tracked flow passes as related (IPv4)" hostile_port icmp-err-v4 45554 pass_ct
+check "wire: ICMPv6 error quoting a tracked flow passes as related (IPv6)" hostile_port icmp-err-v6 45556 pass_ct
+check "wire: ICMP error quoting no tracked flow is dropped (IPv4)" hostile_port icmp-err-v4 45999 drop_default
+check "wire: ICMPv6 error quoting no tracked flow is dropped (IPv6)" hostile_port icmp-err-v6 45999 drop_default
 check "agent still running after the hostile frames" pid_alive "$LAB_AGENT_PID"
 
 # ---- revocation: a policy change cuts live flows at once ---------------------------
@@ -454,6 +476,10 @@ ping_loss allowed "$NODE_ALLOWED_V4" 2500 >"$LAB_DIR/swap-allowed.loss" &
 SWAP_PING_A=$!
 ping_loss denied "$NODE_DENIED_V4" 2500 >"$LAB_DIR/swap-denied.loss" &
 SWAP_PING_D=$!
+ping_loss allowed "$NODE_ALLOWED_V6" 2500 >"$LAB_DIR/swap-allowed6.loss" &
+SWAP_PING_A6=$!
+ping_loss denied "$NODE_DENIED_V6" 2500 >"$LAB_DIR/swap-denied6.loss" &
+SWAP_PING_D6=$!
 swaps_done=0
 for i in $(seq 1 $SWAP_N); do
 	rev=$((100 + i))
@@ -462,12 +488,16 @@ for i in $(seq 1 $SWAP_N); do
 	for _ in $(seq 1 100); do revision_is "$rev" && break; sleep 0.01; done
 	revision_is "$rev" && swaps_done=$((swaps_done + 1))
 done
-wait "$SWAP_PING_A" "$SWAP_PING_D" || true
+wait "$SWAP_PING_A" "$SWAP_PING_D" "$SWAP_PING_A6" "$SWAP_PING_D6" || true
 check "$SWAP_N policy swaps under traffic, each confirmed in force ($swaps_done)" [ "$swaps_done" -eq "$SWAP_N" ]
 check "no gap: 0% of 2500 allowed echo requests lost during the swaps ($(cat "$LAB_DIR/swap-allowed.loss")%)" \
 	[ "$(cat "$LAB_DIR/swap-allowed.loss")" = 0 ]
 check "no union: 100% of 2500 denied echo requests dropped during the swaps ($(cat "$LAB_DIR/swap-denied.loss")%)" \
 	[ "$(cat "$LAB_DIR/swap-denied.loss")" = 100 ]
+check "no gap (IPv6): 0% of 2500 allowed echo requests lost ($(cat "$LAB_DIR/swap-allowed6.loss")%)" \
+	[ "$(cat "$LAB_DIR/swap-allowed6.loss")" = 0 ]
+check "no union (IPv6): 100% of 2500 denied echo requests dropped ($(cat "$LAB_DIR/swap-denied6.loss")%)" \
+	[ "$(cat "$LAB_DIR/swap-denied6.loss")" = 100 ]
 
 # ---- the agent dies: enforcement stays -------------------------------------------
 kill -KILL "$LAB_AGENT_PID" 2>/dev/null || true
