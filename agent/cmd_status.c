@@ -14,16 +14,8 @@
 #include "loader.h"
 #include "log.h"
 #include "pins.h"
+#include "verdict.h"
 
-static const char *const verdict_names[WARD_V_MAX] = {
-	[WARD_V_PASS_RULE] = "pass_rule",	  [WARD_V_PASS_DEFAULT] = "pass_default",
-	[WARD_V_PASS_ARP] = "pass_arp",		  [WARD_V_PASS_ND] = "pass_nd",
-	[WARD_V_PASS_AUDIT] = "pass_audit",	  [WARD_V_PASS_CT] = "pass_ct",
-	[WARD_V_DROP_RULE] = "drop_rule",
-	[WARD_V_DROP_DEFAULT] = "drop_default",	  [WARD_V_DROP_MALFORMED] = "drop_malformed",
-	[WARD_V_DROP_NON_IP] = "drop_non_ip",	  [WARD_V_DROP_FRAGMENT] = "drop_fragment",
-	[WARD_V_DROP_NOPOLICY] = "drop_nopolicy", [WARD_V_DROP_TCP_FLAGS] = "drop_tcp_flags",
-};
 static const char *const dir_names[WARD_DIR_MAX] = { "ingress", "egress" };
 static const char *const act_names[2] = { "deny", "allow" };
 
@@ -95,7 +87,7 @@ static json_t *verdicts_json(const char *pin)
 		json_t *dj = json_object();
 
 		for (int v = 0; v < WARD_V_MAX; v++)
-			json_object_set_new(dj, verdict_names[v],
+			json_object_set_new(dj, verdict__name(v),
 					    counter_json(fd, WARD_VERDICT_IDX(d, v)));
 		json_object_set_new(o, dir_names[d], dj);
 	}

@@ -62,30 +62,12 @@ static __always_inline __u8 verdict_for(int parsed, const struct pkt *p)
 	return WARD_V_MAX; /* decide by policy */
 }
 
-/*
- * A packet whose remote address no rule names (class 0), under a policy
- * that denies by default both ways and enforces: neither a rule nor a
- * default can have opened a flow with it, so it is dropped without a
- * conntrack lookup. ICMP errors are excepted: routers on the path have
- * unknown addresses and their errors may be about a tracked flow.
- */
-static __always_inline int unknown_remote_denied(const struct ward_addr_val *av,
-						 const struct pkt *p, const struct ward_cfg *cfg)
-{
-	if (av && av->class_id[0])
-		return 0;
-	return cfg->mode == WARD_MODE_ENFORCE &&
-	       cfg->default_action[WARD_DIR_INGRESS] == WARD_ACT_DENY &&
-	       cfg->default_action[WARD_DIR_EGRESS] == WARD_ACT_DENY &&
-	       p->icmp_kind != ICMP_KIND_ERROR;
-}
-
 /* The policy's verdict for a new flow (or a flow decided again). */
 static __always_inline __u8 policy_verdict(const struct pkt *p, __u8 dir, __u32 slot,
 					   const struct ward_cfg *cfg, struct decision *d,
-					   __u8 *audit, const struct ward_addr_val *av)
+					   __u8 *audit)
 {
-	policy_lookup(p, dir, slot, cfg, d, av);
+	policy_lookup(p, dir, slot, cfg, d);
 	if (d->action == WARD_ACT_ALLOW)
 		return d->rule_idx == WARD_RULE_NONE ? WARD_V_PASS_DEFAULT : WARD_V_PASS_RULE;
 	if (cfg->mode == WARD_MODE_AUDIT || (d->flags & WARD_RF_AUDIT)) {
@@ -111,7 +93,7 @@ static __always_inline __u8 ct_verdict(struct ward_ct_key *k, struct ward_ct_val
 		__u8 v;
 
 		ct_forward_pkt(&fwd, k, ct->origin);
-		v = policy_verdict(&fwd, ct->origin, slot, cfg, d, audit, NULL);
+		v = policy_verdict(&fwd, ct->origin, slot, cfg, d, audit);
 		if (!WARD_V_IS_PASS(v)) {
 			(void)bpf_map_delete_elem(&ward_ct, k);
 			return v;
@@ -133,7 +115,6 @@ static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __
 {
 	struct decision d = { .rule_idx = WARD_RULE_NONE };
 	struct ward_ct_val *ct = NULL;
-	struct ward_addr_val *av;
 	struct ward_ct_key ck = {};
 	struct pkt p = {};
 	struct ward_cfg *cfg = NULL;
@@ -155,27 +136,19 @@ static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __
 		verdict = WARD_V_DROP_NOPOLICY;
 		goto out;
 	}
-	av = policy_classify(&p, dir, slot);
-	if (unknown_remote_denied(av, &p, cfg)) {
-		/* no rule names the remote address and both defaults deny: no
-		 * flow with it can be tracked, so skip conntrack (floods from
-		 * spoofed sources cost one trie lookup) */
-		d.action = WARD_ACT_DENY;
-		verdict = WARD_V_DROP_DEFAULT;
-		goto out;
-	}
+	/* a tracked flow's packets take one hash lookup, no trie */
 	if (cfg_ct) {
-		now = bpf_ktime_get_coarse_ns(); /* seconds-scale timeouts */
-		ct = ct_lookup(&ck, &p, dir, now, &related);
+		ct = ct_lookup(&ck, &p, dir, &now, &related);
 		if (ct) {
 			verdict = ct_verdict(&ck, ct, &p, dir, slot, cfg, &d, &audit, related, len,
 					     now);
 			goto out;
 		}
 	}
-	verdict = policy_verdict(&p, dir, slot, cfg, &d, &audit, av);
+	verdict = policy_verdict(&p, dir, slot, cfg, &d, &audit);
 	if (cfg_ct && WARD_V_IS_PASS(verdict) && ct_key(&ck, &p, dir))
-		ct_create(&ck, &p, dir, d.rule_idx, d.rl_slot, cfg->generation, len, now);
+		ct_create(&ck, &p, dir, d.rule_idx, d.rl_slot, cfg->generation, len,
+			  bpf_ktime_get_coarse_ns());
 out:
 	stat = d.rule_idx == WARD_RULE_NONE ? WARD_RULE_NONE : WARD_STAT_RULE(d.rule_idx);
 	if (verdict == WARD_V_PASS_DEFAULT || verdict == WARD_V_DROP_DEFAULT ||

@@ -102,8 +102,10 @@ static __always_inline void ct_forward_pkt(struct pkt *f, const struct ward_ct_k
 }
 
 /* Look the packet's flow up; expired entries are deleted and not found. */
+/* Sets *now (the coarse clock: timeouts are in seconds) only on a hit, so
+ * packets of no flow do not pay for the clock. */
 static __always_inline struct ward_ct_val *ct_lookup(struct ward_ct_key *k, const struct pkt *p,
-						     __u8 dir, __u64 now, int *related)
+						     __u8 dir, __u64 *now, int *related)
 {
 	struct ward_ct_val *v;
 
@@ -114,7 +116,10 @@ static __always_inline struct ward_ct_val *ct_lookup(struct ward_ct_key *k, cons
 		*related = 1;
 	}
 	v = bpf_map_lookup_elem(&ward_ct, k);
-	if (v && ct_expired(v, k->proto, now)) {
+	if (!v)
+		return NULL;
+	*now = bpf_ktime_get_coarse_ns();
+	if (ct_expired(v, k->proto, *now)) {
 		(void)bpf_map_delete_elem(&ward_ct, k);
 		return NULL;
 	}

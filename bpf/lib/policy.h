@@ -37,17 +37,15 @@ static __always_inline struct ward_addr_val *policy_classify(const struct pkt *p
 	return bpf_map_lookup_elem(trie, &k);
 }
 
-/* av: the remote address's class chain if the caller has it, else NULL. */
 static __always_inline void policy_lookup(const struct pkt *p, __u8 dir, __u32 slot,
-					  const struct ward_cfg *cfg, struct decision *d,
-					  const struct ward_addr_val *av)
+					  const struct ward_cfg *cfg, struct decision *d)
 {
+	/* class 0 or no match: no lookup in ward_rules, the default decides */
+	const struct ward_addr_val *av = policy_classify(p, dir, slot);
 	void *trie = bpf_map_lookup_elem(&ward_rule_slots, &slot);
 	struct ward_rule_key k = {};
 	struct ward_rule_val *v = NULL;
 
-	if (!av)
-		av = policy_classify(p, dir, slot);
 	d->class_id = 0;
 	k.prefixlen = WARD_RULE_KEY_BITS_FULL;
 	k.dir = dir;

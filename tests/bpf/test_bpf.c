@@ -30,6 +30,7 @@
 #include "policy.h"
 #include "loader.h"
 #include "pktgen.h"
+#include "verdict.h"
 
 #define FRAME_CAP  2048 /* bytes */
 #define ETH_LEN    14   /* bytes */
@@ -62,24 +63,6 @@ static void result(bool ok, const char *name, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static const char *verdict_name(unsigned v)
-{
-	static const char *const names[WARD_V_MAX] = {
-		[WARD_V_PASS_RULE] = "PASS_RULE",
-		[WARD_V_PASS_DEFAULT] = "PASS_DEFAULT",
-		[WARD_V_PASS_ARP] = "PASS_ARP",
-		[WARD_V_PASS_ND] = "PASS_ND",
-		[WARD_V_PASS_AUDIT] = "PASS_AUDIT",
-		[WARD_V_DROP_RULE] = "DROP_RULE",
-		[WARD_V_DROP_DEFAULT] = "DROP_DEFAULT",
-		[WARD_V_DROP_MALFORMED] = "DROP_MALFORMED",
-		[WARD_V_DROP_NON_IP] = "DROP_NON_IP",
-		[WARD_V_DROP_FRAGMENT] = "DROP_FRAGMENT",
-		[WARD_V_DROP_NOPOLICY] = "DROP_NOPOLICY",
-	};
-
-	return v < WARD_V_MAX ? names[v] : "?";
-}
 
 /* ---- byte helpers ------------------------------------------------------------ */
 
@@ -962,8 +945,8 @@ static void run_row(const struct row *r, int fam)
 	rule_name(want_rule, sizeof(want_rule), (uint32_t)want_idx);
 	if (pass != r->pass || t.verdict != r->verdict || t.rule_idx != (uint32_t)want_idx) {
 		result(false, name, "expected pass=%d verdict=%s rule=%s got pass=%d verdict=%s rule=%s",
-		       r->pass, verdict_name((unsigned)r->verdict), want_rule, pass,
-		       verdict_name(t.verdict), got_rule);
+		       r->pass, verdict__name((unsigned)r->verdict), want_rule, pass,
+		       verdict__name(t.verdict), got_rule);
 		return;
 	}
 	if (t.dir != r->dir || t.audit != (r->verdict == WARD_V_PASS_AUDIT) ||
@@ -985,7 +968,7 @@ static void run_row(const struct row *r, int fam)
 	}
 	if (va.packets - vb.packets != 1 || va.bytes - vb.bytes != len) {
 		result(false, name, "expected ward_verdicts[%s] +1 packet +%zu bytes got +%llu packets +%llu bytes",
-		       verdict_name((unsigned)r->verdict), len,
+		       verdict__name((unsigned)r->verdict), len,
 		       (unsigned long long)(va.packets - vb.packets),
 		       (unsigned long long)(va.bytes - vb.bytes));
 		return;
@@ -1118,8 +1101,8 @@ static void swap_step(const char *step, const char *policy, int fam, int want_pa
 	rule_name(want, sizeof(want), (uint32_t)want_idx);
 	if (pass != want_pass || t.verdict != want_verdict || t.rule_idx != (uint32_t)want_idx) {
 		result(false, name, "expected pass=%d verdict=%s rule=%s got pass=%d verdict=%s rule=%s",
-		       want_pass, verdict_name((unsigned)want_verdict), want, pass,
-		       verdict_name(t.verdict), got);
+		       want_pass, verdict__name((unsigned)want_verdict), want, pass,
+		       verdict__name(t.verdict), got);
 		return;
 	}
 	result(true, name, " ");

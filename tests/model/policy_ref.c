@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include "policy_ref.h"
+#include "verdict.h"
 
 #define P_ICMP   1
 #define P_TCP    6
@@ -207,21 +208,5 @@ int ref_eval(const struct policy *p, int dir, const struct pkt_spec *pkt, struct
 
 const char *ref_verdict_name(unsigned v)
 {
-	static const char *const names[] = {
-		[WARD_V_PASS_RULE] = "PASS_RULE",
-		[WARD_V_PASS_DEFAULT] = "PASS_DEFAULT",
-		[WARD_V_PASS_ARP] = "PASS_ARP",
-		[WARD_V_PASS_ND] = "PASS_ND",
-		[WARD_V_PASS_AUDIT] = "PASS_AUDIT",
-		[WARD_V_DROP_RULE] = "DROP_RULE",
-		[WARD_V_DROP_DEFAULT] = "DROP_DEFAULT",
-		[WARD_V_DROP_MALFORMED] = "DROP_MALFORMED",
-		[WARD_V_DROP_NON_IP] = "DROP_NON_IP",
-		[WARD_V_DROP_FRAGMENT] = "DROP_FRAGMENT",
-		[WARD_V_DROP_TCP_FLAGS] = "DROP_TCP_FLAGS",
-		[WARD_V_PASS_CT] = "PASS_CT",
-		[WARD_V_DROP_NOPOLICY] = "DROP_NOPOLICY",
-	};
-
-	return v < sizeof(names) / sizeof(names[0]) && names[v] ? names[v] : "?";
+	return verdict__name(v);
 }
