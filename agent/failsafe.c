@@ -13,6 +13,7 @@
 int policy__add_failsafe(struct policy *p, const char *spec, const char **why)
 {
 	char proto[16], cidr[64], extra;
+	size_t nth = 1; /* failsafes are numbered from 1, in config order */
 	unsigned port;
 	struct term *t;
 	struct rule *r;
@@ -50,15 +51,9 @@ int policy__add_failsafe(struct policy *p, const char *spec, const char **why)
 	memset(r, 0, sizeof(*r));
 	r->ports = malloc(sizeof(*r->ports));
 	r->terms = malloc(sizeof(*r->terms));
-	{
-		size_t n = 1;
-
-		for (size_t i = 0; i < p->nrules; i++)
-			n += p->rules[i].failsafe;
-		if (asprintf(&r->id, "failsafe-%zu-%s-%u", n, proto, port) < 0)
-			r->id = NULL;
-	}
-	if (0)
+	for (size_t i = 0; i < p->nrules; i++)
+		nth += p->rules[i].failsafe;
+	if (asprintf(&r->id, "failsafe-%zu-%s-%u", nth, proto, port) < 0)
 		r->id = NULL;
 	if (!t->name || !t->set.incl || !r->ports || !r->terms || !r->id) {
 		free(t->name);

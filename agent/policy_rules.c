@@ -245,6 +245,8 @@ static void parse_rule(struct pctx *c, json_t *o, const char *ptr, int dir, stru
 		perr(c, ptr, NULL, "missing required key \"id\"");
 	else
 		r->id = get_name(c, v, sub, true);
+	if (r->id && !strncmp(r->id, "failsafe-", strlen("failsafe-")))
+		perr(c, sub, v, "ids starting with \"failsafe-\" are reserved for the agent's failsafe rules");
 	snprintf(sub, sizeof(sub), "%s/%s", ptr, peer);
 	if (!(v = json_object_get(o, peer)))
 		perr(c, ptr, NULL, "missing required key \"%s\"", peer);

@@ -73,6 +73,9 @@ cat > "$tmp/nossh.json" <<'P'
 P
 check "explain: a failsafe beats a deny rule of the policy" explain_is "$tmp/nossh.json" 'j["verdict"]=="allow" and j["rule"]=="failsafe-1-tcp-22"' --in --src 192.0.2.5 --dst 198.51.100.1 --proto tcp --dport 22 --failsafe "tcp/22 from 192.0.2.0/28"
 check "explain: outside the failsafe's CIDR the deny rule decides" explain_is "$tmp/nossh.json" 'j["verdict"]=="deny" and j["rule"]=="no-ssh"' --in --src 192.0.2.50 --dst 198.51.100.1 --proto tcp --dport 22 --failsafe "tcp/22 from 192.0.2.0/28"
+printf '{"version":1,"name":"x","ingress":[{"id":"failsafe-1-tcp-22","from":["any"]}]}' >"$tmp/reserved.json"
+check "check: rule ids starting with failsafe- are reserved (exit 1, located)" \
+	bash -c "out=\$($W check $tmp/reserved.json 2>&1); test \$? -eq 1 && echo \"\$out\" | grep -q ':1:[0-9]*: /ingress/0/id: .*reserved'"
 check "run: a malformed --failsafe is a usage error (2)" rc_is 2 $W run --policy policies/demo.json --interface lo --failsafe "ssh from everywhere"
 
 echo "$pass passed, $fail failed"
