@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "compile_int.h"
+#include "hash.h"
 
 #define MARK_INCL 1
 #define MARK_EXCL 2
@@ -126,13 +127,7 @@ static bool is_ancestor(const struct cidr *a, const struct cidr *b)
 
 static size_t hash_terms(const size_t *t, size_t n, size_t parent)
 {
-	uint64_t h = 14695981039346656037ull ^ parent; /* FNV-1a */
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= t[i];
-		h *= 1099511628211ull;
-	}
-	return h ^ (h >> 29);
+	return hash_fold(fnv1a(fnv1a(FNV1A_INIT, &parent, sizeof(parent)), t, n * sizeof(*t)));
 }
 
 static int rehash(struct classes *cl)

@@ -50,7 +50,6 @@ struct ctx {
 #define SEEN_MATCHES 1 /* some address is in the rule's peers */
 #define SEEN_DECIDES 2 /* some compiled entry credits the rule */
 
-static const struct policy *rank_policy;
 
 /* failsafes, then enforcing denies, audit denies, allows (docs/policy.md) */
 static int rank_key(const struct rule *r)
@@ -62,10 +61,11 @@ static int rank_key(const struct rule *r)
 	return 3;
 }
 
-static int cmp_rank(const void *a, const void *b)
+static int cmp_rank(const void *a, const void *b, void *arg)
 {
-	const struct rule *x = &rank_policy->rules[*(const size_t *)a];
-	const struct rule *y = &rank_policy->rules[*(const size_t *)b];
+	const struct policy *p = arg;
+	const struct rule *x = &p->rules[*(const size_t *)a];
+	const struct rule *y = &p->rules[*(const size_t *)b];
 	int d = rank_key(x) - rank_key(y);
 
 	return d ? d : strcmp(x->id, y->id);
@@ -416,8 +416,7 @@ static int rank_rules(struct ctx *c)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		c->by_rank[i] = i;
-	rank_policy = c->p;
-	qsort(c->by_rank, n, sizeof(*c->by_rank), cmp_rank);
+	qsort_r(c->by_rank, n, sizeof(*c->by_rank), cmp_rank, (void *)c->p);
 	for (size_t i = 0; i < n; i++)
 		c->rank[c->by_rank[i]] = i;
 	return 0;

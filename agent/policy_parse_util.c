@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hash.h"
 #include "policy_parse_util.h"
 
 static void vdiag(struct pctx *c, bool warning, const char *ptr, json_t *value, const char *fmt,
@@ -220,13 +221,7 @@ void check_except(struct pctx *c, const struct addrset *s, json_t *except, const
 
 static size_t name_hash(const char *s)
 {
-	uint64_t h = 14695981039346656037ull; /* FNV-1a */
-
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ull;
-	}
-	return h ^ (h >> 31);
+	return hash_fold(fnv1a(FNV1A_INIT, s, strlen(s)));
 }
 
 static int names_grow(struct pctx *c)

@@ -13,6 +13,7 @@
 
 #include "maps.h"
 #include "parse.h"
+#include "chain.h"
 
 struct decision {
 	__u32 rule_idx;  /* WARD_RULE_NONE for a default */
@@ -52,19 +53,7 @@ static __always_inline void policy_lookup(const struct pkt *p, __u8 dir, __u32 s
 	k.proto = p->proto;
 	k.port = bpf_htons(p->dport);
 	if (av && trie) {
-#pragma unroll
-		for (int i = 0; i < WARD_CLASS_CHAIN; i++) {
-			__u32 c = av->class_id[i];
-
-			if (!c)
-				break;
-			k.class_id = bpf_htonl(c);
-			v = bpf_map_lookup_elem(trie, &k);
-			if (v) {
-				d->class_id = c;
-				break;
-			}
-		}
+		v = policy_rules_chain(trie, av, &k, &d->class_id);
 		if (!v)
 			d->class_id = av->class_id[0];
 	}

@@ -16,6 +16,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "lib/parse.h"
+#include "lib/chain.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -80,9 +81,10 @@ SEC("xdp")
 int probe_full(struct xdp_md *ctx)
 {
 	struct ward_rule_key k = {};
-	struct ward_rule_val *v = NULL;
+	struct ward_rule_val *v;
 	struct ward_addr_val *av;
 	struct pkt p = {};
+	__u32 cls;
 
 	if (parse(ctx, &p) != PARSE_OK)
 		return XDP_ABORTED;
@@ -93,17 +95,7 @@ int probe_full(struct xdp_md *ctx)
 	k.dir = WARD_DIR_INGRESS;
 	k.proto = p.proto;
 	k.port = bpf_htons(p.dport);
-#pragma unroll
-	for (int i = 0; i < WARD_CLASS_CHAIN; i++) {
-		__u32 c = av->class_id[i];
-
-		if (!c)
-			break;
-		k.class_id = bpf_htonl(c);
-		v = bpf_map_lookup_elem(&probe_rules, &k);
-		if (v)
-			break;
-	}
+	v = policy_rules_chain(&probe_rules, av, &k, &cls);
 	return v && v->action == WARD_ACT_ALLOW ? XDP_PASS : XDP_DROP;
 }
 

@@ -219,28 +219,28 @@ lab_token() {
 	PROBE_TOKEN="ward-$LAB_ID-$LAB_SEQ-$RANDOM"
 }
 
-# probe_tcp FROM_ROLE ADDR PORT: connect, send a fresh token, expect it echoed.
-probe_tcp() {
-	local role=$1 addr=$2 port=$3 out=
+# _probe PROTO ROLE ADDR PORT SOCAT-OPTS... : send a fresh token from ROLE,
+# expect it echoed back.
+_probe() {
+	local proto=$1 role=$2 addr=$3 port=$4 out=
+	shift 4
 	lab_token
-	echo "--- tcp $role -> $addr:$port token $PROBE_TOKEN" >>"$LAB_DIR/probes.log"
+	echo "--- ${proto,,} $role -> $addr:$port token $PROBE_TOKEN" >>"$LAB_DIR/probes.log"
 	out=$(printf '%s\n' "$PROBE_TOKEN" |
 		timeout 10 nsenter --net="/run/netns/$(lab_ns "$role")" -- \
-			socat -t 2 -T 4 - "$(_sock TCP "$addr" "$port"),connect-timeout=$LAB_CONNECT_TIMEOUT" \
-			2>>"$LAB_DIR/probes.log") || true
+			socat "$@" 2>>"$LAB_DIR/probes.log") || true
 	[ "$out" = "$PROBE_TOKEN" ]
+}
+
+# probe_tcp FROM_ROLE ADDR PORT: connect, send a fresh token, expect it echoed.
+probe_tcp() {
+	_probe TCP "$1" "$2" "$3" -t 2 -T 4 - \
+		"$(_sock TCP "$2" "$3"),connect-timeout=$LAB_CONNECT_TIMEOUT"
 }
 
 # probe_udp FROM_ROLE ADDR PORT: one datagram with a fresh token, expect the echo.
 probe_udp() {
-	local role=$1 addr=$2 port=$3 out=
-	lab_token
-	echo "--- udp $role -> $addr:$port token $PROBE_TOKEN" >>"$LAB_DIR/probes.log"
-	out=$(printf '%s\n' "$PROBE_TOKEN" |
-		timeout 10 nsenter --net="/run/netns/$(lab_ns "$role")" -- \
-			socat -t 1 -T 3 - "$(_sock UDP "$addr" "$port")" \
-			2>>"$LAB_DIR/probes.log") || true
-	[ "$out" = "$PROBE_TOKEN" ]
+	_probe UDP "$1" "$2" "$3" -t 1 -T 3 - "$(_sock UDP "$2" "$3")"
 }
 
 # probe_ping FROM_ROLE ADDR: 2 echo requests, 1 s wait; 0 when a reply came.
