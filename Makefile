@@ -26,13 +26,13 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 -Wno-format-truncation \
 	    -Iinclude -I$(BUILD) -Iagent $(HARDEN) $(PKG_CFLAGS)
 LDFLAGS  += -pie -Wl,-z,relro,-z,now,-z,noexecstack
-LDLIBS   += $(PKG_LIBS)
+LDLIBS   += $(PKG_LIBS) -lpthread
 ifeq ($(SANITIZE),1)
 CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	      -Wno-unused-parameter -Iinclude -Ibpf -I/usr/include/$(MULTIARCH)
 BPF_SRC  := bpf/ward.bpf.c
 BPF_HDRS := $(wildcard bpf/lib/*.h) $(wildcard include/ward/*.h)
@@ -50,7 +50,8 @@ agent: $(BUILD)/ward
 DEB_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 	    libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libcmocka-dev iproute2 \
 	    iputils-ping socat nftables python3 python3-scapy gcc-multilib \
-	    xdp-tools procps kmod util-linux libclang-rt-14-dev valgrind
+	    xdp-tools procps kmod util-linux libclang-rt-14-dev valgrind \
+	    rsyslog nfdump tshark
 deps:
 	$(Q)./tests/lib/deps.sh $(DEB_PKGS)
 
@@ -79,7 +80,8 @@ $(BUILD) $(BUILD)/agent $(BUILD)/tests:
 # ---- tests ----------------------------------------------------------------
 TEST_BINS := $(BUILD)/tests/test_policy $(BUILD)/tests/test_bpf $(BUILD)/tests/test_ct \
 	     $(BUILD)/tests/test_swap \
-	     $(BUILD)/tests/test_model
+	     $(BUILD)/tests/test_model $(BUILD)/tests/test_records $(BUILD)/tests/rec_tool \
+	     $(BUILD)/tests/test_rl
 
 $(BUILD)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
@@ -93,6 +95,10 @@ $(BUILD)/tests/test_ct: tests/bpf/test_ct.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(BUILD)/tests/test_rl: tests/bpf/test_rl.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(BUILD)/tests/test_swap: tests/bpf/test_swap.c tests/model/policy_ref.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -Itests/model $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
@@ -100,6 +106,14 @@ $(BUILD)/tests/test_swap: tests/bpf/test_swap.c tests/model/policy_ref.c $(LIB_O
 $(BUILD)/tests/test_model: tests/model/test_diff.c tests/model/policy_ref.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf -Itests/model $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_records: tests/unit/test_records.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -lpthread -o $@
+
+$(BUILD)/tests/rec_tool: tests/records/rec_tool.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
 test: deps all $(TEST_BINS)
 	$(Q)./tests/run.sh all

@@ -53,7 +53,8 @@ int ward__load(struct ward *w, const char *pin_dir, bool trace)
 
 int ward__load_opts(struct ward *w, const char *pin_dir, bool trace, size_t max_rules)
 {
-	struct ward_load_opts o = { .trace = trace, .no_ct = trace, .max_rules = max_rules };
+	struct ward_load_opts o = { .trace = trace, .no_ct = trace, .no_rl = trace,
+				    .no_events = trace, .max_rules = max_rules };
 
 	return ward__load_ex(w, pin_dir, &o);
 }
@@ -74,8 +75,18 @@ int ward__load_ex(struct ward *w, const char *pin_dir, const struct ward_load_op
 		return -errno;
 	w->skel->rodata->cfg_trace = o->trace;
 	w->skel->rodata->cfg_ct = !o->no_ct;
+	w->skel->rodata->cfg_rl = !o->no_rl;
+	w->skel->rodata->cfg_events = !o->no_events;
+	if (o->ev_interval_ms)
+		w->skel->rodata->cfg_ev_interval_ns = o->ev_interval_ms * 1000000ull;
 	err = bpf_map__set_max_entries(w->skel->maps.ward_rule_stats,
 				       WARD_STAT_ENTRIES(w->max_rules));
+	if (!err)
+		err = bpf_map__set_max_entries(w->skel->maps.ward_rl_drops,
+					       WARD_STAT_ENTRIES(w->max_rules));
+	if (!err)
+		err = bpf_map__set_max_entries(w->skel->maps.ward_rl,
+					       o->rl_size ? o->rl_size : WARD_RL_DEFAULT_SIZE);
 	if (!err)
 		err = bpf_map__set_max_entries(w->skel->maps.ward_ct,
 					       o->ct_size ? o->ct_size : WARD_CT_DEFAULT_SIZE);

@@ -36,8 +36,14 @@ struct ward_load_opts {
 	bool no_ct;       /* decide every packet as a new flow (explain, tests) */
 	size_t max_rules; /* rule counters per slot, 0 = WARD_RULES_DEFAULT      */
 	size_t ct_size;   /* conntrack entries, 0 = WARD_CT_DEFAULT_SIZE         */
+	size_t rl_size;   /* rate-limit buckets, 0 = WARD_RL_DEFAULT_SIZE        */
+	bool no_rl;       /* ignore rate limits (explain, the differential test) */
+	bool no_events;   /* no flow events (single-packet loads)                */
+	unsigned ev_interval_ms; /* aggregated events: at most one per key per
+				  * interval, 0 = 1000                       */
 };
-/* ward__load and ward__load_opts are this with no_ct = trace. */
+/* ward__load and ward__load_opts are this with no_ct, no_rl and no_events
+ * = trace. */
 int ward__load_ex(struct ward *w, const char *pin_path, const struct ward_load_opts *o);
 void ward__close(struct ward *w);
 

@@ -39,6 +39,7 @@ struct rate_limit {
 	char *name;
 	uint64_t pps, burst;       /* packets/s, packets                     */
 	uint64_t bps, bytes_burst; /* bytes/s, bytes; 0 = no byte limit      */
+	uint64_t cps, cps_burst;   /* new flows/s, flows; 0 = no flow limit  */
 	uint8_t ipv4_prefix;       /* client key: source masked to these     */
 	uint8_t ipv6_prefix;
 };
@@ -76,7 +77,7 @@ struct policy {
 	size_t srclen;                      /* compiler warnings             */
 };
 
-enum { POLICY_LOG_NONE = 0, POLICY_LOG_DENIED = 1, POLICY_LOG_ALL = 2 };
+enum { POLICY_LOG_NONE = WARD_LOG_NONE, POLICY_LOG_DENIED = WARD_LOG_DENIED, POLICY_LOG_ALL = WARD_LOG_ALL };
 
 /* One located problem in a policy document. */
 struct diag {
@@ -140,6 +141,8 @@ struct compiled {
 	size_t nrules;
 	struct ward_cfg cfg;
 	size_t nclasses;
+	struct ward_rl_cfg *rl;     /* rl[i]: the limit of rl_slot i + 1      */
+	size_t nrl;
 };
 
 /* What the maps of the running agent hold; 0 = the defaults of abi.h. */
@@ -151,6 +154,8 @@ int policy__compile(const struct policy *p, struct compiled *ret, struct diags *
 int policy__compile_limits(const struct policy *p, const struct compile_limits *lim,
 			   struct compiled *ret, struct diags *diags);
 void compiled__free(struct compiled *c);
+/* A rate limit as the datapath's GCRA parameters. */
+void rate_limit__compile(const struct rate_limit *r, struct ward_rl_cfg *out);
 
 /* Protocol names: IPPROTO_*, POLICY_PROTO_ANY for "any", -2 unknown.
  * ICMP type names: the type, -1 unknown. */

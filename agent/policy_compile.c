@@ -546,6 +546,14 @@ int policy__compile_limits(const struct policy *p, const struct compile_limits *
 	ret->cfg.default_action[WARD_DIR_EGRESS] = p->defaults[WARD_DIR_EGRESS];
 	ret->cfg.mode = p->mode;
 	ret->cfg.loaded = 1;
+	ret->cfg.default_log = p->default_log;
+	if (p->nrate_limits && !(ret->rl = calloc(p->nrate_limits, sizeof(*ret->rl)))) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	ret->nrl = p->nrate_limits;
+	for (size_t i = 0; i < p->nrate_limits; i++)
+		rate_limit__compile(&p->rate_limits[i], &ret->rl[i]);
 	if (p->nrules > max_rules)
 		diags__add(diags, false, p->nrules > 0 ? "/ingress" : "", NULL,
 			   "too many rules for the configured map size: %zu, the agent holds %zu "
@@ -579,5 +587,6 @@ void compiled__free(struct compiled *c)
 		return;
 	free(c->addrs);
 	free(c->rules);
+	free(c->rl);
 	memset(c, 0, sizeof(*c));
 }

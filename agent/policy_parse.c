@@ -19,8 +19,8 @@ static const char *const top_keys[] = { "version", "name", "revision", "mode", "
 					"description", NULL };
 static const char *const default_keys[] = { "ingress", "egress", "log", NULL };
 static const char *const group_keys[] = { "cidrs", "except", "description", NULL };
-static const char *const rl_keys[] = { "pps", "burst", "bps", "bytes_burst", "key",
-				       "ipv4_prefix", "ipv6_prefix", "description", NULL };
+static const char *const rl_keys[] = { "pps", "burst", "bps", "bytes_burst", "cps", "cps_burst",
+				       "key", "ipv4_prefix", "ipv6_prefix", "description", NULL };
 
 static void parse_header(struct pctx *c, json_t *root)
 {
@@ -163,6 +163,8 @@ static void parse_rate_limit(struct pctx *c, const char *name, json_t *o, struct
 	RL_INT("burst", 1, 1000000000LL, burst);
 	RL_INT("bps", 1, 1LL << 40, bps);
 	RL_INT("bytes_burst", 1, 1LL << 40, bytes_burst);
+	RL_INT("cps", 1, 1000000000LL, cps);
+	RL_INT("cps_burst", 1, 1000000000LL, cps_burst);
 	RL_INT("ipv4_prefix", 0, 32, ipv4_prefix);
 	RL_INT("ipv6_prefix", 0, 128, ipv6_prefix);
 #undef RL_INT
@@ -172,6 +174,8 @@ static void parse_rate_limit(struct pctx *c, const char *name, json_t *o, struct
 		r->burst = r->pps;
 	if (r->bps && !r->bytes_burst)
 		r->bytes_burst = r->bps;
+	if (r->cps && !r->cps_burst)
+		r->cps_burst = r->cps;
 	snprintf(sub, sizeof(sub), "%s/key", ptr);
 	if ((v = json_object_get(o, "key")))
 		(void)get_enum(c, v, sub, keys);

@@ -53,25 +53,55 @@ static int fill_tries(struct ward *w, __u32 idle, const struct compiled *c)
 	return err;
 }
 
-/* Zero the idle slot's counters and name its rules. */
-static int fill_stats(struct ward *w, __u32 idle, const struct policy *p)
+/* The idle slot's rate limits; slots past the policy's are cleared. */
+static int fill_rate_limits(struct ward *w, __u32 idle, const struct compiled *c)
 {
-	int sfd = ward__map_fd(w, "ward_rule_stats"), ifd = ward__map_fd(w, "ward_rule_ids");
+	int fd = ward__map_fd(w, "ward_rl_cfg");
+
+	if (fd < 0)
+		return -ENOENT;
+	for (__u32 i = 0; i < WARD_MAX_RATE_LIMITS; i++) {
+		struct ward_rl_cfg none = {};
+		__u32 k = WARD_RL_CFG_IDX(idle, i);
+		const struct ward_rl_cfg *v = i >= 1 && i <= c->nrl ? &c->rl[i - 1] : &none;
+
+		if (bpf_map_update_elem(fd, &k, v, BPF_ANY))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Zero counters of the idle slot's rules (and defaults) in a per-CPU map. */
+static int zero_counters(int fd, __u32 idle, size_t nrules)
+{
 	int ncpu = libbpf_num_possible_cpus(), err = 0;
 	struct ward_counter *zero;
 
-	if (sfd < 0 || ifd < 0 || ncpu <= 0)
+	if (fd < 0 || ncpu <= 0)
 		return -ENOENT;
 	zero = calloc(ncpu, sizeof(*zero));
 	if (!zero)
 		return -ENOMEM;
-	for (__u32 i = 0; i < WARD_STAT_RULE(p->nrules) && !err; i++) {
+	for (__u32 i = 0; i < WARD_STAT_RULE(nrules) && !err; i++) {
 		__u32 k = WARD_STAT_IDX(i, idle);
 
-		if (bpf_map_update_elem(sfd, &k, zero, BPF_ANY))
+		if (bpf_map_update_elem(fd, &k, zero, BPF_ANY))
 			err = -errno;
 	}
 	free(zero);
+	return err;
+}
+
+/* Zero the idle slot's counters and name its rules. */
+static int fill_stats(struct ward *w, __u32 idle, const struct policy *p)
+{
+	int ifd = ward__map_fd(w, "ward_rule_ids");
+	int err = zero_counters(ward__map_fd(w, "ward_rule_stats"), idle, p->nrules);
+
+	if (!err)
+		err = zero_counters(ward__map_fd(w, "ward_rl_drops"), idle, p->nrules);
+	if (!err && ifd < 0)
+		err = -ENOENT;
 	for (__u32 i = 0; i < WARD_RULES_LIMIT && !err; i++) {
 		__u32 k = WARD_STAT_IDX(i, idle);
 		struct ward_rule_info info = {};
@@ -149,6 +179,8 @@ int ward__publish(struct ward *w, const struct compiled *c, const struct policy 
 	if (bpf_map_lookup_elem(cfd, &active, &live))
 		return -errno;
 	err = fill_tries(w, idle, c);
+	if (!err)
+		err = fill_rate_limits(w, idle, c);
 	if (!err)
 		err = fill_stats(w, idle, p);
 	if (err)

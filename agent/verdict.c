@@ -11,7 +11,7 @@ const char *verdict__name(unsigned v)
 		[WARD_V_DROP_RULE] = "drop_rule",	  [WARD_V_DROP_DEFAULT] = "drop_default",
 		[WARD_V_DROP_MALFORMED] = "drop_malformed", [WARD_V_DROP_NON_IP] = "drop_non_ip",
 		[WARD_V_DROP_FRAGMENT] = "drop_fragment", [WARD_V_DROP_NOPOLICY] = "drop_nopolicy",
-		[WARD_V_DROP_TCP_FLAGS] = "drop_tcp_flags",
+		[WARD_V_DROP_TCP_FLAGS] = "drop_tcp_flags", [WARD_V_DROP_RATE] = "drop_rate",
 	};
 
 	return v < WARD_V_MAX && names[v] ? names[v] : "?";

@@ -150,15 +150,16 @@ static __always_inline void ct_update(struct ward_ct_val *v, const struct pkt *p
 		v->state = state;
 }
 
-/* A new flow was allowed: remember it. TCP RSTs open nothing. */
-static __always_inline void ct_create(struct ward_ct_key *k, const struct pkt *p, __u8 dir,
+/* A new flow was allowed: remember it. TCP RSTs open nothing. Returns 1
+ * when this packet created the entry. */
+static __always_inline int ct_create(struct ward_ct_key *k, const struct pkt *p, __u8 dir,
 				      __u32 rule_idx, __u16 rl_slot, __u32 generation, __u64 len,
 				      __u64 now)
 {
 	struct ward_ct_val v = {};
 
 	if (p->proto == IPPROTO_TCP && (p->tcp_flags & TCPF_RST))
-		return;
+		return 0;
 	v.created_ns = now;
 	v.last_ns = now;
 	v.packets[dir & 1] = 1;
@@ -170,7 +171,7 @@ static __always_inline void ct_create(struct ward_ct_key *k, const struct pkt *p
 	v.state = WARD_CT_NEW;
 	if (p->proto == IPPROTO_TCP)
 		v.tcp_flags[dir & 1] = p->tcp_flags;
-	(void)bpf_map_update_elem(&ward_ct, k, &v, BPF_NOEXIST);
+	return bpf_map_update_elem(&ward_ct, k, &v, BPF_NOEXIST) == 0;
 }
 
 #endif

@@ -113,4 +113,54 @@ struct {
 	__type(value, struct ward_ct_val);
 } ward_ct SEC(".maps");
 
+/* ---- rate limits ---- */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WARD_SLOTS * WARD_MAX_RATE_LIMITS);
+	__type(key, __u32);
+	__type(value, struct ward_rl_cfg);
+} ward_rl_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WARD_RL_DEFAULT_SIZE); /* set at load: --rl-size */
+	__type(key, struct ward_rl_key);
+	__type(value, struct ward_rl_val);
+} ward_rl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, WARD_RL_ROWS * WARD_RL_COLS);
+	__type(key, __u32);
+	__type(value, struct ward_rl_val);
+} ward_rl_sketch SEC(".maps");
+
+/* packets dropped by a rule's rate limit, indexed like ward_rule_stats */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WARD_STAT_ENTRIES(WARD_RULES_DEFAULT)); /* set at load */
+	__type(key, __u32);
+	__type(value, struct ward_counter);
+} ward_rl_drops SEC(".maps");
+
+/* ---- flow events ---- */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, WARD_EVENTS_RING);
+} ward_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, WARD_AGG_SIZE);
+	__type(key, struct ward_agg_key);
+	__type(value, struct ward_agg_val);
+} ward_agg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, WARD_EV_MAX);
+	__type(key, __u32);
+	__type(value, struct ward_counter);
+} ward_ev_lost SEC(".maps");
+
 #endif

@@ -10,7 +10,7 @@
 
 #include <linux/types.h>
 
-#define WARD_ABI_VERSION 1
+#define WARD_ABI_VERSION 2
 
 /* ---- sizes (entries) ---------------------------------------------------- */
 #define WARD_RULES_DEFAULT  65536   /* rule counters allocated, per slot; the
@@ -116,7 +116,12 @@ struct ward_cfg {
 	__u8 mode;                         /* enum ward_mode                  */
 	__u8 loaded;                       /* 1 once a policy is compiled in  */
 	__u32 generation;                  /* host order; bumped per load     */
+	__u8 default_log;                  /* WARD_LOG_*: records of defaults */
+	__u8 pad[7];
 };
+#define WARD_LOG_NONE   0
+#define WARD_LOG_DENIED 1
+#define WARD_LOG_ALL    2
 
 /* ---- map: ward_rule_stats (per-CPU array) ------------------------------- */
 /*
@@ -153,7 +158,8 @@ enum ward_verdict {
 	WARD_V_DROP_FRAGMENT = 10, /* non-first fragment (ports unknown)      */
 	WARD_V_DROP_NOPOLICY = 11, /* attached, but no policy compiled in     */
 	WARD_V_DROP_TCP_FLAGS = 12, /* illegal TCP flag combination            */
-	WARD_V_MAX = 13,
+	WARD_V_DROP_RATE = 13,    /* over its client's rate limit             */
+	WARD_V_MAX = 14,
 };
 
 /* Codes below WARD_V_DROP_RULE let the packet through. */
@@ -263,6 +269,121 @@ static inline __u64 ward_ct_timeout_ns(__u8 proto, __u8 state)
 	return s * 1000000000ull;
 }
 
+/* ---- rate limits --------------------------------------------------------- */
+/*
+ * Token buckets kept as GCRA "theoretical arrival times" (one u64 per
+ * bucket, CAS-updated): a packet of cost c conforms when
+ * max(tat, now) + c - now <= tau, and then tat = max(tat, now) + c.
+ * Time is the coarse monotonic clock (tick precision, no clock source read).
+ *
+ * map ward_rl_cfg (array[WARD_SLOTS * WARD_MAX_RATE_LIMITS]): the limits of
+ * each policy slot, index WARD_RL_CFG_IDX(slot, rl_slot).
+ */
+struct ward_rl_cfg {
+	__u64 pkt_ns;      /* ns per packet = 1e9 / pps                        */
+	__u64 pkt_tau;     /* burst * pkt_ns                                    */
+	__u64 byte_q16;    /* ns per byte << 16; 0 = no byte limit              */
+	__u64 byte_tau;    /* bytes_burst * ns per byte                         */
+	__u64 conn_ns;     /* ns per new flow; 0 = no connection limit          */
+	__u64 conn_tau;    /* conn_burst * conn_ns                              */
+	__u8 prefix[2];    /* client key: source masked to [0] bits (IPv4), [1] (IPv6) */
+	__u8 pad[6];
+};
+#define WARD_RL_CFG_IDX(slot, rl) ((slot) * WARD_MAX_RATE_LIMITS + (rl))
+
+/* map ward_rl (hash, not LRU: a flood cannot evict a bucket) client -> bucket */
+struct ward_rl_key {
+	__u16 rl_slot;   /* host order                                        */
+	__u8 family;     /* WARD_FAM_*                                         */
+	__u8 prefixlen;  /* bits of addr kept                                  */
+	__u8 addr[16];   /* network order, masked                              */
+};
+
+struct ward_rl_val {
+	__u64 tat_pkt;   /* ns, CLOCK_MONOTONIC coarse                         */
+	__u64 tat_byte;
+	__u64 tat_conn;
+	__u64 last_ns;   /* last packet; the agent frees idle (full) buckets   */
+};
+/*
+ * When ward_rl is full, new clients share the cells of a fixed sketch
+ * (ward_rl_sketch, WARD_RL_ROWS rows of WARD_RL_COLS buckets): a client
+ * passes when one of its cells conforms, so a colliding flood can only
+ * limit it harder, never let an over-limit client through.
+ */
+#define WARD_RL_DEFAULT_SIZE 65536
+#define WARD_RL_ROWS 2
+#define WARD_RL_COLS 32768
+
+/* ---- flow events: map ward_events (ring buffer) ------------------------- */
+enum ward_event_kind {
+	WARD_EV_FLOW = 1,  /* an allowed flow opened (logged rule or default) */
+	WARD_EV_DENY = 2,  /* denied packets of one (src, dst, proto, dport)   */
+	WARD_EV_RATE = 3,  /* rate-limited packets of one client               */
+	WARD_EV_AUDIT = 4, /* would-be denies let through, like WARD_EV_DENY  */
+	WARD_EV_MAX = 5,
+};
+
+/*
+ * One event. Aggregated kinds: the first packet of a key is sent at once
+ * (packets = 1); later packets are summed in ward_agg and sent at most
+ * once per interval, the remainder by the agent when the key goes idle,
+ * so the packets of all events of a key add up to the packets dropped.
+ */
+struct ward_event {
+	__u64 first_ns;    /* CLOCK_MONOTONIC (coarse), first packet counted  */
+	__u64 last_ns;     /* last packet counted                             */
+	__u64 packets;
+	__u64 bytes;
+	__u32 rule_idx;    /* host order; WARD_RULE_NONE = default            */
+	__u32 generation;  /* policy generation that decided                  */
+	__u32 ifindex;
+	__u8 kind;         /* enum ward_event_kind                            */
+	__u8 dir;          /* enum ward_dir                                   */
+	__u8 family;
+	__u8 proto;
+	__u16 sport;       /* host order; 0 for aggregates                    */
+	__u16 dport;       /* host order; ICMP type                           */
+	__u8 tcp_flags;
+	__u8 verdict;      /* enum ward_verdict                               */
+	__u16 rl_slot;
+	__u8 src[16];      /* network order; WARD_EV_RATE: the client key     */
+	__u8 dst[16];
+};
+
+/* map ward_agg (hash) aggregation of WARD_EV_DENY/RATE/AUDIT */
+struct ward_agg_key {
+	__u8 kind;
+	__u8 dir;
+	__u8 family;
+	__u8 proto;
+	__u16 dport;       /* host order; rl_slot for WARD_EV_RATE            */
+	__u16 pad;
+	__u8 src[16];
+	__u8 dst[16];      /* zero for WARD_EV_RATE                           */
+};
+
+struct ward_agg_val {
+	__u64 first_ns;    /* start of the interval being summed              */
+	__u64 last_ns;
+	__u64 packets;     /* summed since the last event (atomic)            */
+	__u64 bytes;
+	__u32 rule_idx;
+	__u32 generation;
+	__u32 ifindex;
+	__u8 verdict;
+	__u8 tcp_flags;
+	__u16 rl_slot;
+};
+#define WARD_AGG_SIZE 65536
+#define WARD_EVENTS_RING (4u << 20) /* bytes                               */
+
+/* map ward_ev_lost (per-CPU array[WARD_EV_MAX]): events the ring could not
+ * take (index kind; packets = events, bytes = packets they covered), and
+ * [0] = packets of aggregated kinds that found ward_agg full (sent in no
+ * event; the agent reports them). */
+#define WARD_EV_LOST_AGG_FULL 0
+
 /* ---- map: ward_rule_ids (hash) WARD_STAT_IDX(idx, slot) -> rule info ---- */
 /* Userspace-only: lets ward stats/status name rules without the policy file. */
 struct ward_rule_info {
@@ -278,7 +399,13 @@ _Static_assert(sizeof(struct ward_addr_key) == 24, "abi: ward_addr_key");
 _Static_assert(sizeof(struct ward_addr_val) == 16, "abi: ward_addr_val");
 _Static_assert(sizeof(struct ward_rule_key) == 12, "abi: ward_rule_key");
 _Static_assert(sizeof(struct ward_rule_val) == 8, "abi: ward_rule_val");
-_Static_assert(sizeof(struct ward_cfg) == 8, "abi: ward_cfg");
+_Static_assert(sizeof(struct ward_cfg) == 16, "abi: ward_cfg");
+_Static_assert(sizeof(struct ward_rl_cfg) == 56, "abi: ward_rl_cfg");
+_Static_assert(sizeof(struct ward_rl_key) == 20, "abi: ward_rl_key");
+_Static_assert(sizeof(struct ward_rl_val) == 32, "abi: ward_rl_val");
+_Static_assert(sizeof(struct ward_event) == 88, "abi: ward_event");
+_Static_assert(sizeof(struct ward_agg_key) == 40, "abi: ward_agg_key");
+_Static_assert(sizeof(struct ward_agg_val) == 48, "abi: ward_agg_val");
 _Static_assert(sizeof(struct ward_counter) == 16, "abi: ward_counter");
 _Static_assert(sizeof(struct ward_trace) == 32, "abi: ward_trace");
 _Static_assert(sizeof(struct ward_iface) == 24, "abi: ward_iface");
