@@ -3,6 +3,10 @@
 #ifndef WARD_CMD_H
 #define WARD_CMD_H
 
+#ifndef WARD_VERSION
+#define WARD_VERSION "0.2.0"
+#endif
+
 enum exit_code {
 	EXIT_OK = 0,
 	EXIT_INVALID = 1, /* invalid input: policy, config */

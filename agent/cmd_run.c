@@ -2,17 +2,27 @@
 /* ward run: load the policy, attach, pin, keep running until told to stop. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/signalfd.h>
+#include <bpf/bpf.h>
 #include "cmd.h"
 #include "loader.h"
 #include "log.h"
 #include "ct_gc.h"
+#include "flows.h"
+#include "rl_gc.h"
 
 #define RUN_MAX_IFACES WARD_MAX_IFACES
 #define RUN_MAX_FAILSAFES 16
+#define RUN_MAX_SINKS 8
+#define RUN_DEFAULT_FLOWS "file:/var/log/ward/flows.json,max_bytes=104857600,keep=10,gzip=1"
+#define RUN_QUEUE_DEPTH 65536
 
 struct run_opts {
 	const char *policy;
@@ -24,7 +34,34 @@ struct run_opts {
 	size_t ct_size;
 	const char *failsafes[RUN_MAX_FAILSAFES];
 	int nfailsafes;
+	const char *sinks[RUN_MAX_SINKS]; /* --flows; "none" = no records */
+	int nsinks;
+	size_t rl_size;
+	unsigned traffic_s, interval_ms;
 };
+
+/* The running agent: what the loop and the policy loads share. */
+struct agent {
+	struct ward w;
+	const struct run_opts *o;
+	struct rec_pipeline *pl;
+	struct flows *flows;
+	__u64 last_walk_ns;
+};
+
+static int num_opt(const char *name, const char *arg, unsigned long lo, unsigned long hi,
+		   unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(arg, &end, 10);
+	if (errno || *end || !*arg || *out < lo || *out > hi) {
+		fprintf(stderr, "ward run: --%s is %lu-%lu\n", name, lo, hi);
+		return -1;
+	}
+	return 0;
+}
 
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
@@ -37,8 +74,13 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "max-rules", required_argument, NULL, 'R' },
 		{ "ct-size", required_argument, NULL, 'C' },
 		{ "failsafe", required_argument, NULL, 'F' },
+		{ "flows", required_argument, NULL, 'f' },
+		{ "rl-size", required_argument, NULL, 'L' },
+		{ "traffic-interval", required_argument, NULL, 'T' },
+		{ "flow-interval", required_argument, NULL, 'I' },
 		{},
 	};
+	unsigned long n;
 	int c;
 
 	o->pin_path = WARD_DEFAULT_PIN_PATH;
@@ -97,6 +139,28 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 			}
 			break;
 		}
+		case 'f':
+			if (o->nsinks == RUN_MAX_SINKS) {
+				fprintf(stderr, "ward run: at most %d --flows sinks\n", RUN_MAX_SINKS);
+				return -1;
+			}
+			o->sinks[o->nsinks++] = optarg;
+			break;
+		case 'L':
+			if (num_opt("rl-size", optarg, 1024, 1ul << 24, &n))
+				return -1;
+			o->rl_size = n;
+			break;
+		case 'T':
+			if (num_opt("traffic-interval", optarg, 1, 86400, &n))
+				return -1;
+			o->traffic_s = n;
+			break;
+		case 'I':
+			if (num_opt("flow-interval", optarg, 10, 60000, &n))
+				return -1;
+			o->interval_ms = n;
+			break;
 		case 'R': {
 			char *end;
 
@@ -114,56 +178,108 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	if (!o->policy || !o->nifaces || optind != argc) {
 		fprintf(stderr, "usage: ward run --policy FILE --interface NAME [--interface NAME]... "
 				"[--pin-path DIR] [--xdp-mode native|generic|auto] [--max-rules N] [--ct-size N]\n"
-				"       [--failsafe \"tcp/22 from CIDR\"]...\n");
+				"       [--failsafe \"tcp/22 from CIDR\"]... [--flows SINK|none]... [--rl-size N]\n"
+				"       [--traffic-interval SECONDS] [--flow-interval MS]\n");
 		return -1;
 	}
 	return 0;
 }
 
-/* Parse, compile and publish; on any error the live policy stays. */
-static int load_policy(struct ward *w, const struct run_opts *o)
+static void actor(char *buf, size_t len, const char *via)
 {
+	snprintf(buf, len, "uid=%u pid=%d via=%s", (unsigned)getuid(), (int)getpid(), via);
+}
+
+/* Parse, compile and publish; on any error the live policy stays. Every
+ * outcome is an audit record. */
+static int load_policy(struct agent *a, const char *via)
+{
+	const struct run_opts *o = a->o;
 	const char *path = o->policy;
-	struct compile_limits lim = { .max_rules = w->max_rules };
+	struct compile_limits lim = { .max_rules = a->w.max_rules };
 	struct compiled c = {};
 	struct diags d = {};
-	struct policy p;
+	struct policy p = {};
+	char who[64], *errs = NULL;
+	size_t errlen = 0;
+	FILE *mem;
 	int err;
 
+	actor(who, sizeof(who), via);
 	err = policy__parse_file(path, &p, &d);
 	for (int i = 0; !err && i < o->nfailsafes; i++) {
 		const char *why;
 
 		err = policy__add_failsafe(&p, o->failsafes[i], &why);
 	}
-	if (!err) {
+	if (!err)
 		err = policy__compile_limits(&p, &lim, &c, &d);
-		if (err)
-			policy__free(&p);
-	}
 	diags__print(&d, path, stderr);
-	diags__free(&d);
 	if (err) {
+		mem = open_memstream(&errs, &errlen);
+		if (mem) {
+			diags__print(&d, path, mem);
+			fclose(mem);
+		}
 		pr_warn("policy %s rejected, keeping the policy in force\n", path);
+		if (a->flows)
+			flows__audit(a->flows, REC_POLICY, "reject", false, &p, who, errs);
+		free(errs);
+		diags__free(&d);
+		policy__free(&p);
 		return -EINVAL;
 	}
-	err = ward__publish(w, &c, &p);
-	if (err)
+	diags__free(&d);
+	err = ward__publish(&a->w, &c, &p);
+	if (err) {
 		pr_warn("policy %s: publish: %s, keeping the policy in force\n", path,
 			strerror(-err));
-	else
+		if (a->flows)
+			flows__audit(a->flows, REC_POLICY, "reject", false, &p, who, strerror(-err));
+	} else {
 		pr_info("policy \"%s\" revision %llu in force: %zu rules, %zu prefixes, %zu entries\n",
 			p.name, (unsigned long long)p.revision, p.nrules, c.naddrs, c.nrules);
+		if (a->flows) {
+			flows__audit(a->flows, REC_POLICY, strcmp(via, "start") ? "reload" : "load",
+				     true, &p, who, NULL);
+			flows__policy(a->flows, &p, ward__generation(&a->w));
+		}
+	}
 	compiled__free(&c);
 	policy__free(&p);
 	return err;
 }
 
-static void collect(struct ward *w, size_t cap)
+static void walk_fn(void *arg, const struct ward_ct_key *k, const struct ward_ct_val *v, bool dead,
+		    __u64 now)
 {
-	struct ct_gc_stats st = {};
-	int err = ct_gc__run(ward__map_fd(w, "ward_ct"), cap, &st);
+	struct agent *a = arg;
 
+	if (dead)
+		flows__ct_end(a->flows, k, v, now);
+	else
+		flows__ct_live(a->flows, k, v, now, a->last_walk_ns);
+}
+
+static size_t map_cap(struct ward *w, const char *name)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = ward__map_fd(w, name);
+
+	return fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) ? info.max_entries : 0;
+}
+
+static void collect(struct agent *a)
+{
+	size_t cap = map_cap(&a->w, "ward_ct"), rl_cap = map_cap(&a->w, "ward_rl"), rl_live = 0;
+	struct ct_gc_stats st = {};
+	struct timespec ts;
+	int err;
+
+	err = ct_gc__run(ward__map_fd(&a->w, "ward_ct"), cap, &st, a->flows ? walk_fn : NULL, a);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	a->last_walk_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	if (err)
 		pr_warn("conntrack gc: %s, ignoring\n", strerror(-err));
 	else if (st.live * 10 > cap * 9)
@@ -171,14 +287,20 @@ static void collect(struct ward *w, size_t cap)
 			"(raise --ct-size)\n", st.live, cap);
 	else
 		pr_debug("conntrack gc: %zu live, %zu expired freed\n", st.live, st.freed);
+	err = rl_gc__run(ward__map_fd(&a->w, "ward_rl"), rl_cap, &rl_live);
+	if (err)
+		pr_warn("rate-limit gc: %s, ignoring\n", strerror(-err));
+	else if (rl_live * 10 > rl_cap * 9)
+		pr_warn("rate limits: %zu of %zu client buckets in use: new clients share the "
+			"sketch (raise --rl-size)\n", rl_live, rl_cap);
 }
 
-static int serve(struct ward *w, const struct run_opts *o)
+static int serve(struct agent *a)
 {
-	struct timespec tick = { .tv_sec = CT_GC_INTERVAL_S };
-	size_t cap = o->ct_size ? o->ct_size : WARD_CT_DEFAULT_SIZE;
+	struct pollfd fds[2] = { { .fd = -1, .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+	struct timespec last_gc = {}, now;
+	struct signalfd_siginfo si;
 	sigset_t set;
-	int sig;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -186,62 +308,152 @@ static int serve(struct ward *w, const struct run_opts *o)
 	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
+	fds[0].fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fds[0].fd < 0)
+		return -errno;
+	if (a->flows)
+		fds[1].fd = flows__fd(a->flows);
+	clock_gettime(CLOCK_MONOTONIC, &last_gc);
 	for (;;) {
-		sig = sigtimedwait(&set, NULL, &tick);
-		if (sig < 0) {
-			if (errno == EAGAIN)
-				collect(w, cap);
-			else if (errno != EINTR)
-				return -errno;
-			continue;
+		int n = poll(fds, 2, 1000);
+
+		if (n < 0 && errno != EINTR) {
+			close(fds[0].fd);
+			return -errno;
 		}
-		if (sig == SIGHUP) {
-			pr_info("SIGHUP: reloading %s\n", o->policy);
-			(void)load_policy(w, o);
+		if (a->flows && n > 0 && (fds[1].revents & POLLIN))
+			flows__poll(a->flows);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (n == 0 || now.tv_sec != last_gc.tv_sec) {
+			if (a->flows)
+				flows__tick(a->flows);
+			if (now.tv_sec - last_gc.tv_sec >= CT_GC_INTERVAL_S) {
+				collect(a);
+				last_gc = now;
+			}
+		}
+		if (n <= 0 || !(fds[0].revents & POLLIN) ||
+		    read(fds[0].fd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			pr_info("SIGHUP: reloading %s\n", a->o->policy);
+			(void)load_policy(a, "SIGHUP");
 			continue;
 		}
 		pr_info("%s: exiting; enforcement stays pinned under %s (ward detach removes it)\n",
-			strsignal(sig), o->pin_path);
+			strsignal(si.ssi_signo), a->o->pin_path);
+		close(fds[0].fd);
 		return 0;
 	}
+}
+
+/* The sinks of --flows (the default file when none is given). */
+static int open_records(struct agent *a)
+{
+	const struct run_opts *o = a->o;
+	struct sink *sinks[RUN_MAX_SINKS];
+	const char *def = RUN_DEFAULT_FLOWS;
+	const char *const *specs = o->nsinks ? o->sinks : &def;
+	int n = o->nsinks ? o->nsinks : 1, ns = 0;
+	char err[256], host[256];
+
+	if (n == 1 && !strcmp(specs[0], "none")) {
+		pr_warn("flow records are off (--flows none)\n");
+		return 0;
+	}
+	if (gethostname(host, sizeof(host)))
+		snprintf(host, sizeof(host), "localhost");
+	rec_set_host(host, WARD_VERSION);
+	for (int i = 0; i < n; i++) {
+		sinks[ns] = sink_open_spec(specs[i], err, sizeof(err));
+		if (!sinks[ns]) {
+			pr_warn("--flows %s: %s\n", specs[i], err);
+			for (int j = 0; j < ns; j++)
+				sinks[j]->ops->close(sinks[j]);
+			return -EINVAL;
+		}
+		pr_info("flow records to %s\n", sinks[ns]->name);
+		ns++;
+	}
+	a->pl = rec_pipeline_new(sinks, ns, RUN_QUEUE_DEPTH);
+	if (!a->pl)
+		return -ENOMEM;
+	{
+		struct flows_opts fo = { .traffic_s = o->traffic_s, .interval_ms = o->interval_ms };
+
+		a->flows = flows__new(&a->w, a->pl, &fo);
+	}
+	return a->flows ? 0 : -ENOMEM;
+}
+
+static void close_records(struct agent *a, const char *why)
+{
+	char who[64];
+
+	if (a->flows) {
+		actor(who, sizeof(who), why);
+		flows__tick(a->flows);
+		flows__audit(a->flows, REC_AGENT, "stop", true, NULL, who,
+			     "agent stopped; enforcement stays pinned");
+	}
+	flows__free(a->flows);
+	a->flows = NULL;
+	if (a->pl)
+		rec_pipeline_close(a->pl);
+	a->pl = NULL;
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {};
-	struct ward w;
+	struct agent a = { .o = &o };
+	char who[64];
 	int err;
 
 	if (parse_opts(argc, argv, &o))
 		return EXIT_USAGE;
 	{
-		struct ward_load_opts lo = { .max_rules = o.max_rules, .ct_size = o.ct_size };
+		struct ward_load_opts lo = { .max_rules = o.max_rules, .ct_size = o.ct_size,
+					     .rl_size = o.rl_size, .ev_interval_ms = o.interval_ms };
 
-		err = ward__load_ex(&w, o.pin_path, &lo);
+		err = ward__load_ex(&a.w, o.pin_path, &lo);
 	}
 	if (err) {
 		pr_warn("load BPF programs (pin path %s): %s\n", o.pin_path, strerror(-err));
 		return EXIT_RUNTIME;
 	}
-	pr_info("programs loaded, maps %s under %s\n", w.adopted ? "adopted" : "pinned",
+	pr_info("programs loaded, maps %s under %s\n", a.w.adopted ? "adopted" : "pinned",
 		o.pin_path);
-	err = load_policy(&w, &o);
+	err = open_records(&a);
 	if (err) {
-		ward__close(&w);
+		ward__close(&a.w);
+		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	if (a.flows) {
+		actor(who, sizeof(who), "start");
+		flows__audit(a.flows, REC_AGENT, "start", true, NULL, who,
+			     a.w.adopted ? "agent started; pinned state adopted" : "agent started");
+	}
+	err = load_policy(&a, "start");
+	if (err) {
+		close_records(&a, "error");
+		ward__close(&a.w);
 		return err == -EINVAL ? EXIT_INVALID : EXIT_RUNTIME;
 	}
 	for (int i = 0; i < o.nifaces; i++) {
-		err = ward__attach(&w, o.ifaces[i], o.mode);
+		err = ward__attach(&a.w, o.ifaces[i], o.mode);
 		if (err) {
 			pr_warn("%s: cannot attach: %s\n", o.ifaces[i], strerror(-err));
-			ward__close(&w);
+			close_records(&a, "error");
+			ward__close(&a.w);
 			return EXIT_RUNTIME;
 		}
 		pr_info("%s: enforcing (XDP ingress, TC egress)\n", o.ifaces[i]);
 	}
 	for (int i = 0; i < o.nfailsafes; i++)
 		pr_info("failsafe: %s (no policy can remove it)\n", o.failsafes[i]);
-	err = serve(&w, &o);
-	ward__close(&w);
+	err = serve(&a);
+	close_records(&a, "signal");
+	ward__close(&a.w);
 	return err ? EXIT_RUNTIME : EXIT_OK;
 }

@@ -18,7 +18,7 @@ static __u64 mono_ns(void)
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-int ct_gc__run(int fd, size_t cap, struct ct_gc_stats *st)
+int ct_gc__run(int fd, size_t cap, struct ct_gc_stats *st, ct_gc_fn fn, void *arg)
 {
 	struct ward_ct_key *dead, k, prev;
 	size_t ndead = 0, live = 0;
@@ -36,14 +36,21 @@ int ct_gc__run(int fd, size_t cap, struct ct_gc_stats *st)
 		prev = k;
 		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue; /* evicted meanwhile */
-		if (now - v.last_ns > ward_ct_timeout_ns(k.proto, v.state) && v.last_ns < now)
+		if (now - v.last_ns > ward_ct_timeout_ns(k.proto, v.state) && v.last_ns < now) {
 			dead[ndead++] = k;
-		else
-			live++;
+			continue;
+		}
+		live++;
+		if (fn)
+			fn(arg, &k, &v, false, now);
 	}
-	for (size_t i = 0; i < ndead; i++)
+	for (size_t i = 0; i < ndead; i++) {
+		/* the entry as it is freed: its last counters */
+		if (fn && !bpf_map_lookup_elem(fd, &dead[i], &v))
+			fn(arg, &dead[i], &v, true, now);
 		if (bpf_map_delete_elem(fd, &dead[i]) && errno != ENOENT && !err)
 			err = -errno;
+	}
 	free(dead);
 	st->live = live;
 	st->freed = ndead;

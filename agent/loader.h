@@ -50,6 +50,9 @@ void ward__close(struct ward *w);
 /* Write a compiled policy into the idle slot, then make it live at once. */
 int ward__publish(struct ward *w, const struct compiled *c, const struct policy *p);
 
+/* The generation of the live policy (0 = none). */
+__u32 ward__generation(struct ward *w);
+
 /* Attach XDP (ingress) and TC egress to ifname; pin the XDP link. */
 int ward__attach(struct ward *w, const char *ifname, enum xdp_mode mode);
 

@@ -6,10 +6,6 @@
 #include "log.h"
 #include "ward/abi.h"
 
-#ifndef WARD_VERSION
-#define WARD_VERSION "0.1.0"
-#endif
-
 static int cmd_version(int argc, char **argv)
 {
 	printf("ward %s (abi %d)\n", WARD_VERSION, WARD_ABI_VERSION);

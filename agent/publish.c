@@ -197,3 +197,15 @@ int ward__publish(struct ward *w, const struct compiled *c, const struct policy 
 		err = wait_readers(w, active);
 	return err;
 }
+
+__u32 ward__generation(struct ward *w)
+{
+	int afd = ward__map_fd(w, "ward_active"), cfd = ward__map_fd(w, "ward_cfg");
+	struct ward_cfg cfg = {};
+	__u32 zero = 0, active = 0;
+
+	if (afd < 0 || cfd < 0 || bpf_map_lookup_elem(afd, &zero, &active))
+		return 0;
+	active &= WARD_SLOTS - 1;
+	return bpf_map_lookup_elem(cfd, &active, &cfg) ? 0 : cfg.generation;
+}

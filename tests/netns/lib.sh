@@ -300,7 +300,8 @@ agent_start() { # POLICY [EXTRA WARD RUN ARGS...]
 	shift
 	LAB_AGENT_LOG=$LAB_DIR/agent.log
 	nsenter --net="/run/netns/$NS_NODE" -- "$WARD" run --policy "$policy" \
-		--interface "$IF_ALLOWED" --interface "$IF_DENIED" --pin-path "$LAB_PIN" "$@" \
+		--interface "$IF_ALLOWED" --interface "$IF_DENIED" --pin-path "$LAB_PIN" \
+		--flows "file:$LAB_DIR/flows.json" "$@" \
 		</dev/null >>"$LAB_AGENT_LOG" 2>&1 &
 	LAB_AGENT_PID=$!
 }
