@@ -20,5 +20,6 @@ int cmd_stats(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
+int cmd_flows(int argc, char **argv);
 
 #endif

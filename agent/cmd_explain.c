@@ -127,7 +127,8 @@ static void print_result(const struct explain_opts *o, const struct policy *p,
 			 const struct ward_trace *t, int pass)
 {
 	const struct rule *r = t->rule_idx < p->nrules ? &p->rules[t->rule_idx] : NULL;
-	const char *rl = r && r->rate_limit >= 0 ? p->rate_limits[r->rate_limit].name : NULL;
+	const struct rate_limit *lim = r && r->rate_limit >= 0 ? &p->rate_limits[r->rate_limit] : NULL;
+	const char *rl = lim ? lim->name : NULL;
 	const char *why = verdict_text(t);
 
 	if (o->json) {
@@ -155,8 +156,17 @@ static void print_result(const struct explain_opts *o, const struct policy *p,
 		printf(", %s", why);
 	else
 		printf(", by the %s default", o->dir == WARD_DIR_INGRESS ? "ingress" : "egress");
-	if (rl)
-		printf(", rate limit \"%s\"", rl);
+	if (lim) {
+		printf(", rate limit \"%s\": %llu packets/s (burst %llu)", rl,
+		       (unsigned long long)lim->pps, (unsigned long long)lim->burst);
+		if (lim->bps)
+			printf(", %llu bytes/s (burst %llu)", (unsigned long long)lim->bps,
+			       (unsigned long long)lim->bytes_burst);
+		if (lim->cps)
+			printf(", %llu new flows/s (burst %llu)", (unsigned long long)lim->cps,
+			       (unsigned long long)lim->cps_burst);
+		printf(" per client (source /%u IPv4, /%u IPv6)", lim->ipv4_prefix, lim->ipv6_prefix);
+	}
 	printf("\n");
 }
 

@@ -210,27 +210,58 @@ static void print_verdicts_text(json_t *v)
 }
 
 /* Entries and capacity of the pinned conntrack table. */
-static json_t *ct_json(const char *pin)
+/* Entries in use of a hash map (conntrack, rate-limit buckets). */
+static json_t *usage_json(const char *pin, const char *map)
 {
-	int fd = pin_open(pin, "ward_ct");
+	int fd = pin_open(pin, map);
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	struct ward_ct_key k, prev;
+	__u8 k[64], prev[64];
 	size_t n = 0;
 
 	if (fd < 0)
 		return json_null();
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size > sizeof(k)) {
 		close(fd);
 		return json_null();
 	}
-	while (!bpf_map_get_next_key(fd, n ? &prev : NULL, &k) && n < info.max_entries) {
-		prev = k;
+	while (!bpf_map_get_next_key(fd, n ? prev : NULL, k) && n < info.max_entries) {
+		memcpy(prev, k, info.key_size);
 		n++;
 	}
 	close(fd);
 	return json_pack("{s:I,s:I}", "entries", (json_int_t)n, "capacity",
 			 (json_int_t)info.max_entries);
+}
+
+static void print_usage(const char *what, const char *unit, json_t *u)
+{
+	if (json_is_object(u))
+		printf("%s: %lld %s of %lld\n", what,
+		       (long long)json_integer_value(json_object_get(u, "entries")), unit,
+		       (long long)json_integer_value(json_object_get(u, "capacity")));
+}
+
+/* Flow events the datapath could not hand over (ward_ev_lost). */
+static json_t *events_lost_json(const char *pin)
+{
+	int fd = pin_open(pin, "ward_ev_lost");
+	json_int_t events = 0, unagg = 0;
+
+	if (fd < 0)
+		return json_null();
+	for (__u32 k = 0; k < WARD_EV_MAX; k++) {
+		struct ward_counter c;
+
+		if (counter_read(fd, k, &c))
+			continue;
+		if (k == WARD_EV_LOST_AGG_FULL)
+			unagg += c.bytes;
+		else
+			events += c.packets;
+	}
+	close(fd);
+	return json_pack("{s:I,s:I}", "events", events, "unaggregated_packets", unagg);
 }
 
 int cmd_status(int argc, char **argv)
@@ -246,7 +277,9 @@ int cmd_status(int argc, char **argv)
 	ifs = ifaces_json(o.pin_path, &nlive);
 	out = json_pack("{s:b,s:s,s:o,s:o,s:o,s:o}", "enforcing", loaded && nlive > 0, "pin_path",
 			o.pin_path, "policy", pol, "interfaces", ifs, "verdicts",
-			verdicts_json(o.pin_path), "conntrack", ct_json(o.pin_path));
+			verdicts_json(o.pin_path), "conntrack", usage_json(o.pin_path, "ward_ct"));
+	json_object_set_new(out, "rate_limit_buckets", usage_json(o.pin_path, "ward_rl"));
+	json_object_set_new(out, "events_lost", events_lost_json(o.pin_path));
 	if (o.json) {
 		print_json(out);
 	} else if (!loaded) {
@@ -267,13 +300,14 @@ int cmd_status(int argc, char **argv)
 			       json_string_value(json_object_get(f, "name")),
 			       json_string_value(json_object_get(f, "xdp")),
 			       json_is_true(json_object_get(f, "attached")) ? "" : " (DETACHED)");
+		print_usage("conntrack", "flows", json_object_get(out, "conntrack"));
+		print_usage("rate limits", "client buckets", json_object_get(out, "rate_limit_buckets"));
 		{
-			json_t *ct = json_object_get(out, "conntrack");
+			json_t *l = json_object_get(out, "events_lost");
 
-			if (json_is_object(ct))
-				printf("conntrack: %lld flows of %lld\n",
-				       (long long)json_integer_value(json_object_get(ct, "entries")),
-				       (long long)json_integer_value(json_object_get(ct, "capacity")));
+			printf("flow events lost: %lld (ring buffer full), %lld packets unaggregated\n",
+			       (long long)json_integer_value(json_object_get(l, "events")),
+			       (long long)json_integer_value(json_object_get(l, "unaggregated_packets")));
 		}
 		printf("packets by verdict:\n");
 		print_verdicts_text(json_object_get(out, "verdicts"));
@@ -285,6 +319,7 @@ int cmd_status(int argc, char **argv)
 static json_t *rules_json(const char *pin, __u32 slot, __u32 nrules)
 {
 	int ifd = pin_open(pin, "ward_rule_ids"), sfd = pin_open(pin, "ward_rule_stats");
+	int lfd = pin_open(pin, "ward_rl_drops");
 	json_t *a = json_array();
 
 	for (__u32 i = 0; ifd >= 0 && sfd >= 0 && i < nrules; i++) {
@@ -299,8 +334,14 @@ static json_t *rules_json(const char *pin, __u32 slot, __u32 nrules)
 		json_object_set_new(c, "id", json_string(info.id));
 		json_object_set_new(c, "direction", json_string(dir_names[info.dir & 1]));
 		json_object_set_new(c, "action", json_string(act_names[info.action & 1]));
+		/* packets over the rule's rate limit (dropped, or only counted in audit) */
+		json_object_set_new(c, "rate_limited",
+				    lfd >= 0 ? counter_json(lfd, WARD_STAT_IDX(WARD_STAT_RULE(i), slot))
+					     : json_null());
 		json_array_append_new(a, c);
 	}
+	if (lfd >= 0)
+		close(lfd);
 	if (ifd >= 0)
 		close(ifd);
 	if (sfd >= 0)
@@ -357,14 +398,17 @@ int cmd_stats(int argc, char **argv)
 		json_t *r;
 
 		printf("policy \"%s\" revision %llu\n", m.name, (unsigned long long)m.revision);
-		printf("%-24s %-8s %-6s %12s %14s\n", "rule", "dir", "action", "packets", "bytes");
+		printf("%-24s %-8s %-6s %12s %14s %12s\n", "rule", "dir", "action", "packets", "bytes",
+		       "ratelimited");
 		json_array_foreach(rules, i, r)
-			printf("%-24s %-8s %-6s %12lld %14lld\n",
+			printf("%-24s %-8s %-6s %12lld %14lld %12lld\n",
 			       json_string_value(json_object_get(r, "id")),
 			       json_string_value(json_object_get(r, "direction")),
 			       json_string_value(json_object_get(r, "action")),
 			       (long long)json_integer_value(json_object_get(r, "packets")),
-			       (long long)json_integer_value(json_object_get(r, "bytes")));
+			       (long long)json_integer_value(json_object_get(r, "bytes")),
+			       (long long)json_integer_value(
+				       json_object_get(json_object_get(r, "rate_limited"), "packets")));
 		for (int d = 0; d < WARD_DIR_MAX; d++) {
 			json_t *dj = json_object_get(json_object_get(out, "defaults"), dir_names[d]);
 

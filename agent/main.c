@@ -22,6 +22,7 @@ static const struct {
 	{ "stats", cmd_stats, "per-rule and per-verdict counters" },
 	{ "check", cmd_check, "validate and compile a policy: check POLICY [--json]" },
 	{ "explain", cmd_explain, "verdict for one flow, from the real programs" },
+	{ "flows", cmd_flows, "flow records, readable: [--file PATH] [--follow] [--verdict V] [--json]" },
 	{ "detach", cmd_detach, "remove programs, links and pins" },
 	{ "version", cmd_version, "print the version" },
 };
