@@ -416,6 +416,9 @@ int cmd_run(int argc, char **argv)
 		struct ward_load_opts lo = { .max_rules = o.max_rules, .ct_size = o.ct_size,
 					     .rl_size = o.rl_size, .ev_interval_ms = o.interval_ms };
 
+		/* nobody would read flow events: the datapath does not make them */
+		lo.no_events = o.nsinks == 1 && !strcmp(o.sinks[0], "none");
+
 		err = ward__load_ex(&a.w, o.pin_path, &lo);
 	}
 	if (err) {
