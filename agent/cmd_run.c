@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include "cmd.h"
 #include "loader.h"
@@ -17,11 +18,13 @@
 #include "ct_gc.h"
 #include "flows.h"
 #include "rl_gc.h"
+#include "links.h"
 
 #define RUN_MAX_IFACES WARD_MAX_IFACES
 #define RUN_MAX_FAILSAFES 16
 #define RUN_MAX_SINKS 8
-#define RUN_DEFAULT_FLOWS "file:/var/log/ward/flows.json,max_bytes=104857600,keep=10,gzip=1"
+#define RUN_DEFAULT_FLOWS_DIR "/var/log/ward"
+#define RUN_DEFAULT_FLOWS "file:" RUN_DEFAULT_FLOWS_DIR "/flows.json,max_bytes=104857600,keep=10,gzip=1"
 #define RUN_QUEUE_DEPTH 65536
 
 struct run_opts {
@@ -46,6 +49,7 @@ struct agent {
 	const struct run_opts *o;
 	struct rec_pipeline *pl;
 	struct flows *flows;
+	struct links *links;
 	__u64 last_walk_ns;
 };
 
@@ -295,9 +299,11 @@ static void collect(struct agent *a)
 			"sketch (raise --rl-size)\n", rl_live, rl_cap);
 }
 
+enum { FD_SIGNAL, FD_EVENTS, FD_LINKS, FD_MAX };
+
 static int serve(struct agent *a)
 {
-	struct pollfd fds[2] = { { .fd = -1, .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+	struct pollfd fds[FD_MAX];
 	struct timespec last_gc = {}, now;
 	struct signalfd_siginfo si;
 	sigset_t set;
@@ -308,21 +314,26 @@ static int serve(struct agent *a)
 	sigaddset(&set, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &set, NULL))
 		return -errno;
-	fds[0].fd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (fds[0].fd < 0)
+	for (int i = 0; i < FD_MAX; i++)
+		fds[i] = (struct pollfd){ .fd = -1, .events = POLLIN };
+	fds[FD_SIGNAL].fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fds[FD_SIGNAL].fd < 0)
 		return -errno;
 	if (a->flows)
-		fds[1].fd = flows__fd(a->flows);
+		fds[FD_EVENTS].fd = flows__fd(a->flows);
+	fds[FD_LINKS].fd = links__fd(a->links);
 	clock_gettime(CLOCK_MONOTONIC, &last_gc);
 	for (;;) {
-		int n = poll(fds, 2, 1000);
+		int n = poll(fds, FD_MAX, 1000);
 
 		if (n < 0 && errno != EINTR) {
-			close(fds[0].fd);
+			close(fds[FD_SIGNAL].fd);
 			return -errno;
 		}
-		if (a->flows && n > 0 && (fds[1].revents & POLLIN))
+		if (a->flows && n > 0 && (fds[FD_EVENTS].revents & POLLIN))
 			flows__poll(a->flows);
+		if (n > 0 && (fds[FD_LINKS].revents & POLLIN))
+			links__poll(a->links);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (n == 0 || now.tv_sec != last_gc.tv_sec) {
 			if (a->flows)
@@ -332,8 +343,8 @@ static int serve(struct agent *a)
 				last_gc = now;
 			}
 		}
-		if (n <= 0 || !(fds[0].revents & POLLIN) ||
-		    read(fds[0].fd, &si, sizeof(si)) != sizeof(si))
+		if (n <= 0 || !(fds[FD_SIGNAL].revents & POLLIN) ||
+		    read(fds[FD_SIGNAL].fd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
 			pr_info("SIGHUP: reloading %s\n", a->o->policy);
@@ -342,7 +353,7 @@ static int serve(struct agent *a)
 		}
 		pr_info("%s: exiting; enforcement stays pinned under %s (ward detach removes it)\n",
 			strsignal(si.ssi_signo), a->o->pin_path);
-		close(fds[0].fd);
+		close(fds[FD_SIGNAL].fd);
 		return 0;
 	}
 }
@@ -361,6 +372,8 @@ static int open_records(struct agent *a)
 		pr_warn("flow records are off (--flows none)\n");
 		return 0;
 	}
+	if (!o->nsinks && mkdir(RUN_DEFAULT_FLOWS_DIR, 0750) && errno != EEXIST)
+		pr_warn("%s: %s\n", RUN_DEFAULT_FLOWS_DIR, strerror(errno));
 	if (gethostname(host, sizeof(host)))
 		snprintf(host, sizeof(host), "localhost");
 	rec_set_host(host, WARD_VERSION);
@@ -443,19 +456,29 @@ int cmd_run(int argc, char **argv)
 		ward__close(&a.w);
 		return err == -EINVAL ? EXIT_INVALID : EXIT_RUNTIME;
 	}
-	for (int i = 0; i < o.nifaces; i++) {
-		err = ward__attach(&a.w, o.ifaces[i], o.mode);
-		if (err) {
-			pr_warn("%s: cannot attach: %s\n", o.ifaces[i], strerror(-err));
+	{
+		const char *missing = NULL;
+
+		a.links = links__start(&a.w, o.ifaces, o.nifaces, o.mode);
+		if (!a.links || links__errors(a.links) ||
+		    links__literal_missing(a.links, &missing)) {
+			if (missing)
+				pr_warn("%s: no such interface\n", missing);
+			pr_warn("cannot attach to every interface asked for; exiting (what was "
+				"attached stays pinned until ward detach)\n");
+			links__stop(a.links);
 			close_records(&a, "error");
 			ward__close(&a.w);
 			return EXIT_RUNTIME;
 		}
-		pr_info("%s: enforcing (XDP ingress, TC egress)\n", o.ifaces[i]);
+		if (!links__count(a.links))
+			pr_warn("no interface matches %s%s yet; enforcing on each as it appears\n",
+				o.ifaces[0], o.nifaces > 1 ? " (or the other patterns)" : "");
 	}
 	for (int i = 0; i < o.nfailsafes; i++)
 		pr_info("failsafe: %s (no policy can remove it)\n", o.failsafes[i]);
 	err = serve(&a);
+	links__stop(a.links);
 	close_records(&a, "signal");
 	ward__close(&a.w);
 	return err ? EXIT_RUNTIME : EXIT_OK;

@@ -43,6 +43,35 @@ static void detach_ifaces(const char *dir)
 	close(fd);
 }
 
+void ward__detach_iface(struct ward *w, const char *ifname, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = WARD_TC_HANDLE, .priority = WARD_TC_PRIO);
+	int fd = ward__map_fd(w, "ward_ifaces");
+	char path[PATH_MAX], name[64];
+	struct ward_iface v;
+
+	snprintf(name, sizeof(name), PIN_XDP_LINK "%s", ifname);
+	if (!pin_path(path, sizeof(path), w->pin_path, name)) {
+		int lfd = bpf_obj_get(path);
+
+		if (lfd >= 0) {
+			(void)bpf_link_detach(lfd);
+			close(lfd);
+		}
+		(void)unlink(path);
+	}
+	log_libbpf_quiet(1);
+	(void)bpf_tc_detach(&hook, &opts); /* fails quietly when the link is gone */
+	log_libbpf_quiet(0);
+	for (__u32 i = 0; fd >= 0 && i < WARD_MAX_IFACES; i++) {
+		if (bpf_map_lookup_elem(fd, &i, &v) || v.ifindex != (__u32)ifindex)
+			continue;
+		memset(&v, 0, sizeof(v));
+		(void)bpf_map_update_elem(fd, &i, &v, BPF_ANY);
+	}
+}
+
 int ward__detach_pinned(const char *dir)
 {
 	char path[PATH_MAX];

@@ -56,6 +56,10 @@ __u32 ward__generation(struct ward *w);
 /* Attach XDP (ingress) and TC egress to ifname; pin the XDP link. */
 int ward__attach(struct ward *w, const char *ifname, enum xdp_mode mode);
 
+/* Stop enforcing on one interface (gone, renamed): its XDP link and pin,
+ * its TC filter, its ward_ifaces entry. */
+void ward__detach_iface(struct ward *w, const char *ifname, int ifindex);
+
 /* Remove programs, links and pins found under pin_path. */
 int ward__detach_pinned(const char *pin_path);
 

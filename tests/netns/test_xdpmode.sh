@@ -38,7 +38,7 @@ ip -n "$NS" link set lo up
 
 run_agent() { # ARGS...: start, wait until enforcing (10 s)
 	: >"$LOG"
-	nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --pin-path "$PIN" "$@" \
+	nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --pin-path "$PIN" --flows none "$@" \
 		</dev/null >"$LOG" 2>&1 &
 	AGENT=$!
 	for _ in $(seq 1 50); do
