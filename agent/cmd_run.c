@@ -19,6 +19,7 @@
 #include "flows.h"
 #include "rl_gc.h"
 #include "links.h"
+#include "sdnotify.h"
 
 #define RUN_MAX_IFACES WARD_MAX_IFACES
 #define RUN_MAX_FAILSAFES 16
@@ -348,7 +349,9 @@ static int serve(struct agent *a)
 			continue;
 		if (si.ssi_signo == SIGHUP) {
 			pr_info("SIGHUP: reloading %s\n", a->o->policy);
+			(void)sd_notify_msg("RELOADING=1");
 			(void)load_policy(a, "SIGHUP");
+			(void)sd_notify_msg("READY=1");
 			continue;
 		}
 		pr_info("%s: exiting; enforcement stays pinned under %s (ward detach removes it)\n",
@@ -477,7 +480,10 @@ int cmd_run(int argc, char **argv)
 	}
 	for (int i = 0; i < o.nfailsafes; i++)
 		pr_info("failsafe: %s (no policy can remove it)\n", o.failsafes[i]);
+	/* enforcement is live: systemctl start may return */
+	(void)sd_notify_msg("READY=1\nSTATUS=enforcing");
 	err = serve(&a);
+	(void)sd_notify_msg("STOPPING=1");
 	links__stop(a.links);
 	close_records(&a, "signal");
 	ward__close(&a.w);

@@ -69,10 +69,16 @@ cat >"$TMP/policy.json" <<'EOF'
   "defaults": { "ingress": "deny", "egress": "allow" },
   "ingress": [ { "id": "ping", "from": ["198.51.100.2/32"], "proto": "icmp", "icmp_types": ["echo-request"] } ] }
 EOF
-in_node "$W" run --policy "$TMP/policy.json" --interface 'hp*' --pin-path "$PIN" --flows none \
+# only the capabilities the unit grants (deploy/ward.service)
+# (nsenter and setpriv exec: $! is the agent itself)
+nsenter --net="/run/netns/$NODE" -- setpriv --bounding-set=-all,+bpf,+net_admin,+perfmon \
+	"$W" run --policy "$TMP/policy.json" --interface 'hp*' --pin-path "$PIN" --flows none \
 	</dev/null >"$TMP/agent.log" 2>&1 &
 AGENT=$!
 check "agent starts with a glob that matches nothing yet" until_ok 10 logged "enforcing on each as it appears"
+# CAP_NET_ADMIN (12), CAP_PERFMON (38), CAP_BPF (39) and nothing else
+check "the agent runs with CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON only" \
+	grep -q "^CapEff:[[:space:]]*000000c000001000$" "/proc/$AGENT/status"
 
 veth hp0
 check "a new link matching the glob is attached (XDP)" until_ok 5 xdp_on hp0
