@@ -156,6 +156,9 @@ int policy__compile_limits(const struct policy *p, const struct compile_limits *
 void compiled__free(struct compiled *c);
 /* A rate limit as the datapath's GCRA parameters. */
 void rate_limit__compile(const struct rate_limit *r, struct ward_rl_cfg *out);
+/* Bucket-key ids from the limits' names, made unique within the policy: a
+ * limit keeps its clients' buckets when others are added or removed. */
+void rate_limit__key_ids(struct ward_rl_cfg *out, const struct rate_limit *r, size_t n);
 
 /* Protocol names: IPPROTO_*, POLICY_PROTO_ANY for "any", -2 unknown.
  * ICMP type names: the type, -1 unknown. */

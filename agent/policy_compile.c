@@ -554,6 +554,7 @@ int policy__compile_limits(const struct policy *p, const struct compile_limits *
 	ret->nrl = p->nrate_limits;
 	for (size_t i = 0; i < p->nrate_limits; i++)
 		rate_limit__compile(&p->rate_limits[i], &ret->rl[i]);
+	rate_limit__key_ids(ret->rl, p->rate_limits, p->nrate_limits);
 	if (p->nrules > max_rules)
 		diags__add(diags, false, p->nrules > 0 ? "/ingress" : "", NULL,
 			   "too many rules for the configured map size: %zu, the agent holds %zu "

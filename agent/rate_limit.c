@@ -5,6 +5,8 @@
  * time", and the tolerance tau = burst * cost. Bytes cost fractions of a
  * nanosecond at high rates, so their cost is kept in 1/65536 ns.
  */
+#include <string.h>
+#include "hash.h"
 #include "policy.h"
 
 #define NS_PER_S 1000000000ull
@@ -33,4 +35,21 @@ void rate_limit__compile(const struct rate_limit *r, struct ward_rl_cfg *out)
 	}
 	out->prefix[0] = r->ipv4_prefix;
 	out->prefix[1] = r->ipv6_prefix;
+}
+
+void rate_limit__key_ids(struct ward_rl_cfg *out, const struct rate_limit *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		__u16 id = (__u16)hash_fold(fnv1a(FNV1A_INIT, r[i].name, strlen(r[i].name)));
+
+		/* a collision moves the later name (in policy order) on; names
+		 * are unique and at most 1023, so this ends */
+		for (size_t j = 0; j < i; j++) {
+			if (out[j].key_id == id) {
+				id++;
+				j = (size_t)-1;
+			}
+		}
+		out[i].key_id = id;
+	}
 }

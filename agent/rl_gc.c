@@ -10,18 +10,32 @@
 #include <bpf/bpf.h>
 #include "rl_gc.h"
 
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Every arrival time in the past: the bucket is full again. A tick of
+ * margin: the datapath's clock is the coarse one. */
+static bool rl_full(const struct ward_rl_val *v, __u64 now)
+{
+	return v->tat_pkt + RL_GC_MARGIN_NS < now && v->tat_byte + RL_GC_MARGIN_NS < now &&
+	       v->tat_conn + RL_GC_MARGIN_NS < now && v->last_ns + RL_GC_MARGIN_NS < now;
+}
+
 int rl_gc__run(int fd, size_t cap, size_t *live)
 {
 	struct ward_rl_key *dead, k, prev;
 	size_t ndead = 0, n = 0;
 	struct ward_rl_val v;
-	struct timespec ts;
 	bool first = true;
 	__u64 now;
 	int err = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	now = now_ns();
 	dead = calloc(cap ? cap : 1, sizeof(*dead));
 	if (!dead)
 		return -ENOMEM;
@@ -30,16 +44,18 @@ int rl_gc__run(int fd, size_t cap, size_t *live)
 		prev = k;
 		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue;
-		/* a tick of margin: the datapath's clock is the coarse one */
-		if (v.tat_pkt + RL_GC_MARGIN_NS < now && v.tat_byte + RL_GC_MARGIN_NS < now &&
-		    v.tat_conn + RL_GC_MARGIN_NS < now && v.last_ns + RL_GC_MARGIN_NS < now)
+		if (rl_full(&v, now))
 			dead[ndead++] = k;
 		else
 			n++;
 	}
-	for (size_t i = 0; i < ndead; i++)
+	for (size_t i = 0; i < ndead; i++) {
+		/* used since the scan (a burst after idling): keep it */
+		if (bpf_map_lookup_elem(fd, &dead[i], &v) || !rl_full(&v, now_ns()))
+			continue;
 		if (bpf_map_delete_elem(fd, &dead[i]) && errno != ENOENT && !err)
 			err = -errno;
+	}
 	free(dead);
 	*live = n;
 	return err;

@@ -78,9 +78,10 @@ static __always_inline void rl_charge(__u64 *tat, __u64 cost, __u64 now)
 	__sync_fetch_and_add(tat, cost);
 }
 
-static __always_inline __u64 rl_sketch_load(const struct ward_rl_val *b, __u64 now)
+/* How far ahead of now a cell's arrival time is: its load. */
+static __always_inline __u64 rl_cell_load(const __u64 *tat, __u64 now)
 {
-	__u64 t = *(volatile __u64 *)&b->tat_pkt;
+	__u64 t = *(volatile const __u64 *)tat;
 
 	return t > now ? t - now : 0;
 }
@@ -98,13 +99,19 @@ static __always_inline __u32 rl_hash(const struct ward_rl_key *k)
 	return (__u32)h ^ (__u32)(h >> 32);
 }
 
-/* The client is past the table: decide with the sketch (packets only). */
+/*
+ * The client is past the table: decide with the sketch, with the same
+ * limits as a bucket (packets, bytes, and for a new flow connections). In
+ * each of them the least loaded of the client's cells must conform, and a
+ * pass is charged to all of its cells.
+ */
 static __always_inline int rl_sketch_take(const struct ward_rl_key *k, const struct ward_rl_cfg *c,
-					  __u64 now)
+					  __u64 len, int new_flow, __u64 now)
 {
 	__u32 h = rl_hash(k), idx[WARD_RL_ROWS];
 	struct ward_rl_val *cell[WARD_RL_ROWS];
-	__u64 least = ~0ull, load;
+	__u64 lp = ~0ull, lb = ~0ull, lc = ~0ull, load, bcost = rl_byte_cost(c, len);
+	int bytes = c->byte_q16 != 0, conns = new_flow && c->conn_ns;
 
 #pragma unroll
 	for (int r = 0; r < WARD_RL_ROWS; r++) {
@@ -112,24 +119,39 @@ static __always_inline int rl_sketch_take(const struct ward_rl_key *k, const str
 		cell[r] = bpf_map_lookup_elem(&ward_rl_sketch, &idx[r]);
 		if (!cell[r])
 			return 0;
-		load = rl_sketch_load(cell[r], now);
-		if (load < least)
-			least = load;
+		load = rl_cell_load(&cell[r]->tat_pkt, now);
+		if (load < lp)
+			lp = load;
+		load = rl_cell_load(&cell[r]->tat_byte, now);
+		if (load < lb)
+			lb = load;
+		load = rl_cell_load(&cell[r]->tat_conn, now);
+		if (load < lc)
+			lc = load;
 	}
-	if (least + c->pkt_ns > c->pkt_tau)
+	if (lp + c->pkt_ns > c->pkt_tau)
+		return 0;
+	if (bytes && lb + bcost > c->byte_tau)
+		return 0;
+	if (conns && lc + c->conn_ns > c->conn_tau)
 		return 0;
 #pragma unroll
-	for (int r = 0; r < WARD_RL_ROWS; r++)
+	for (int r = 0; r < WARD_RL_ROWS; r++) {
 		rl_charge(&cell[r]->tat_pkt, c->pkt_ns, now);
+		if (bytes)
+			rl_charge(&cell[r]->tat_byte, bcost, now);
+		if (conns)
+			rl_charge(&cell[r]->tat_conn, c->conn_ns, now);
+	}
 	return 1;
 }
 
 static __always_inline void rl_key(struct ward_rl_key *k, const __u8 *addr, __u8 family,
-				   __u16 rl_slot, const struct ward_rl_cfg *c)
+				   const struct ward_rl_cfg *c)
 {
 	int plen = family == WARD_FAM_V4 ? c->prefix[0] : c->prefix[1];
 
-	k->rl_slot = rl_slot;
+	k->key_id = c->key_id;
 	k->family = family;
 	k->prefixlen = plen;
 #pragma unroll
@@ -170,14 +192,14 @@ __noinline int rl_admit(struct rl_req *r)
 	if (!c || !c->pkt_ns)
 		return 1; /* no such limit in this policy */
 	now = bpf_ktime_get_coarse_ns();
-	rl_key(&r->key, r->remote, r->family, r->rl_slot, c);
+	rl_key(&r->key, r->remote, r->family, c);
 	b = bpf_map_lookup_elem(&ward_rl, &r->key);
 	if (!b) {
 		/* -EEXIST (another CPU was first) is fine; -E2BIG: table full */
 		(void)bpf_map_update_elem(&ward_rl, &r->key, &fresh, BPF_NOEXIST);
 		b = bpf_map_lookup_elem(&ward_rl, &r->key);
 		if (!b)
-			return rl_sketch_take(&r->key, c, now);
+			return rl_sketch_take(&r->key, c, r->len, r->new_flow, now);
 	}
 	b->last_ns = now;
 	return rl_take(b, c, r->len, r->new_flow, now);

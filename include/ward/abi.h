@@ -287,13 +287,15 @@ struct ward_rl_cfg {
 	__u64 conn_ns;     /* ns per new flow; 0 = no connection limit          */
 	__u64 conn_tau;    /* conn_burst * conn_ns                              */
 	__u8 prefix[2];    /* client key: source masked to [0] bits (IPv4), [1] (IPv6) */
-	__u8 pad[6];
+	__u16 key_id;      /* host order; the limit's identity in bucket keys,
+			    * from its name: stable across policy edits       */
+	__u8 pad[4];
 };
 #define WARD_RL_CFG_IDX(slot, rl) ((slot) * WARD_MAX_RATE_LIMITS + (rl))
 
 /* map ward_rl (hash, not LRU: a flood cannot evict a bucket) client -> bucket */
 struct ward_rl_key {
-	__u16 rl_slot;   /* host order                                        */
+	__u16 key_id;    /* host order; ward_rl_cfg.key_id of the limit       */
 	__u8 family;     /* WARD_FAM_*                                         */
 	__u8 prefixlen;  /* bits of addr kept                                  */
 	__u8 addr[16];   /* network order, masked                              */
