@@ -26,7 +26,7 @@
 #define RUN_MAX_SINKS 8
 #define RUN_DEFAULT_FLOWS_DIR "/var/log/ward"
 #define RUN_DEFAULT_FLOWS "file:" RUN_DEFAULT_FLOWS_DIR "/flows.json,max_bytes=104857600,keep=10,gzip=1"
-#define RUN_QUEUE_DEPTH 65536
+#define RUN_QUEUE_DEPTH 32768 /* records; about 600 bytes each when full */
 
 struct run_opts {
 	const char *policy;
