@@ -164,8 +164,12 @@ static void ecs_network(struct jbuf *b, const struct flow_record *r)
 	jb_str_opt(b, "reason", reason);
 	jb_close(b);
 
-	ecs_endpoint(b, "source", src, r->sport, ports, t.bytes_fwd, t.pkts_fwd);
-	ecs_endpoint(b, "destination", dst, r->dport, ports, t.bytes_rev, t.pkts_rev);
+	if (r->kind == REC_RATE_LIMIT) { /* the client key only, as in OCSF */
+		ecs_endpoint(b, "source", src, 0, false, t.bytes_fwd, t.pkts_fwd);
+	} else {
+		ecs_endpoint(b, "source", src, r->sport, ports, t.bytes_fwd, t.pkts_fwd);
+		ecs_endpoint(b, "destination", dst, r->dport, ports, t.bytes_rev, t.pkts_rev);
+	}
 
 	jb_open(b, "network");
 	if (proto)

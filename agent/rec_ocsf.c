@@ -217,9 +217,15 @@ static void ocsf_network(struct jbuf *b, const struct flow_record *r)
 	ocsf_metadata(b, r, "flows", rec_kind_name(r->kind));
 	ocsf_device(b, r->ifname);
 
-	/* The interface belongs to the local end: destination when inbound. */
-	ocsf_endpoint(b, "src_endpoint", src, r->sport, ports, ingress ? "" : r->ifname);
-	ocsf_endpoint(b, "dst_endpoint", dst, r->dport, ports, ingress ? r->ifname : "");
+	/* The interface belongs to the local end: destination when inbound. A
+	 * rate-limit record sums a client's packets to any destination: only
+	 * the client (its key, the source masked to the limit's prefix). */
+	if (r->kind == REC_RATE_LIMIT) {
+		ocsf_endpoint(b, "src_endpoint", src, 0, false, ingress ? "" : r->ifname);
+	} else {
+		ocsf_endpoint(b, "src_endpoint", src, r->sport, ports, ingress ? "" : r->ifname);
+		ocsf_endpoint(b, "dst_endpoint", dst, r->dport, ports, ingress ? r->ifname : "");
+	}
 
 	jb_open(b, "connection_info");
 	jb_u64(b, "protocol_num", r->proto);
