@@ -81,7 +81,7 @@ $(BUILD) $(BUILD)/agent $(BUILD)/tests:
 TEST_BINS := $(BUILD)/tests/test_policy $(BUILD)/tests/test_bpf $(BUILD)/tests/test_ct \
 	     $(BUILD)/tests/test_swap \
 	     $(BUILD)/tests/test_model $(BUILD)/tests/test_records $(BUILD)/tests/rec_tool \
-	     $(BUILD)/tests/test_rl
+	     $(BUILD)/tests/test_rl $(BUILD)/tests/test_config
 
 $(BUILD)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
@@ -94,6 +94,10 @@ $(BUILD)/tests/test_bpf: tests/bpf/test_bpf.c $(LIB_OBJ) | $(BUILD)/tests
 $(BUILD)/tests/test_ct: tests/bpf/test_ct.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) -Itests/bpf $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/test_config: tests/unit/test_config.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/test_rl: tests/bpf/test_rl.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
@@ -118,7 +122,7 @@ $(BUILD)/tests/rec_tool: tests/records/rec_tool.c $(LIB_OBJ) | $(BUILD)/tests
 test: deps all $(TEST_BINS)
 	$(Q)./tests/run.sh all
 
-test-unit: all $(BUILD)/tests/test_policy
+test-unit: all $(BUILD)/tests/test_policy $(BUILD)/tests/test_config
 	$(Q)./tests/run.sh unit
 test-bpf: all $(BUILD)/tests/test_bpf
 	$(Q)./tests/run.sh bpf

@@ -20,6 +20,9 @@
 #include "rl_gc.h"
 #include "links.h"
 #include "sdnotify.h"
+#include "config.h"
+#include "control.h"
+#include <jansson.h>
 
 #define RUN_MAX_IFACES WARD_MAX_IFACES
 #define RUN_MAX_FAILSAFES 16
@@ -42,6 +45,18 @@ struct run_opts {
 	int nsinks;
 	size_t rl_size;
 	unsigned traffic_s, interval_ms;
+	const char *config;         /* --config FILE: the flags override it            */
+	const char *control_socket; /* NULL: control__default_path(pin_path); "none"   */
+	bool mode_set, verbose;
+};
+
+/* A published policy as text: what a rollback puts back. */
+struct policy_src {
+	char *path; /* for messages */
+	char *text;
+	size_t len;
+	char *name;
+	__u64 revision;
 };
 
 /* The running agent: what the loop and the policy loads share. */
@@ -52,6 +67,11 @@ struct agent {
 	struct flows *flows;
 	struct links *links;
 	__u64 last_walk_ns;
+	struct control *ctl;
+	struct policy_src kept;  /* the policy kept: loaded, reloaded, applied, confirmed */
+	struct policy_src trial; /* applied with --confirm-within, not confirmed yet      */
+	bool on_trial;
+	__u64 trial_deadline_ms; /* CLOCK_MONOTONIC                                       */
 };
 
 static int num_opt(const char *name, const char *arg, unsigned long lo, unsigned long hi,
@@ -68,7 +88,45 @@ static int num_opt(const char *name, const char *arg, unsigned long lo, unsigned
 	return 0;
 }
 
-static int parse_opts(int argc, char **argv, struct run_opts *o)
+/* The config file under the flags: what no flag set comes from the file. */
+static void merge_config(struct run_opts *o, const struct ward_config *c)
+{
+	if (!o->policy)
+		o->policy = c->policy;
+	if (!o->pin_path)
+		o->pin_path = c->pin_path;
+	for (size_t i = 0; !o->nifaces && i < c->ninterfaces && i < RUN_MAX_IFACES; i++)
+		o->ifaces[i] = c->interfaces[i];
+	if (!o->nifaces)
+		o->nifaces = c->ninterfaces < RUN_MAX_IFACES ? c->ninterfaces : RUN_MAX_IFACES;
+	if (!o->mode_set && c->xdp_mode >= 0)
+		o->mode = c->xdp_mode;
+	if (!o->max_rules)
+		o->max_rules = c->max_rules;
+	if (!o->ct_size)
+		o->ct_size = c->ct_size;
+	if (!o->rl_size)
+		o->rl_size = c->rl_size;
+	for (size_t i = 0; !o->nfailsafes && i < c->nfailsafes && i < RUN_MAX_FAILSAFES; i++)
+		o->failsafes[i] = c->failsafes[i];
+	if (!o->nfailsafes)
+		o->nfailsafes = c->nfailsafes < RUN_MAX_FAILSAFES ? c->nfailsafes : RUN_MAX_FAILSAFES;
+	for (size_t i = 0; !o->nsinks && i < c->nflows && i < RUN_MAX_SINKS; i++)
+		o->sinks[i] = c->flows[i];
+	if (!o->nsinks)
+		o->nsinks = c->nflows < RUN_MAX_SINKS ? c->nflows : RUN_MAX_SINKS;
+	if (!o->traffic_s)
+		o->traffic_s = c->traffic_interval_s;
+	if (!o->interval_ms)
+		o->interval_ms = c->flow_interval_ms;
+	if (!o->control_socket)
+		o->control_socket = c->control_socket;
+	if (!o->verbose && c->log_level >= 0)
+		log_set_level(c->log_level);
+}
+
+/* 0; -1 usage; -2 an invalid config file (printed). */
+static int parse_opts(int argc, char **argv, struct run_opts *o, struct ward_config *cfg)
 {
 	static const struct option lo[] = {
 		{ "policy", required_argument, NULL, 'p' },
@@ -83,12 +141,13 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{ "rl-size", required_argument, NULL, 'L' },
 		{ "traffic-interval", required_argument, NULL, 'T' },
 		{ "flow-interval", required_argument, NULL, 'I' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "control-socket", required_argument, NULL, 'S' },
 		{},
 	};
 	unsigned long n;
 	int c;
 
-	o->pin_path = WARD_DEFAULT_PIN_PATH;
 	while ((c = getopt_long(argc, argv, "p:i:P:m:v", lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -115,9 +174,17 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 				fprintf(stderr, "ward run: --xdp-mode is native, generic or auto\n");
 				return -1;
 			}
+			o->mode_set = true;
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);
+			o->verbose = true;
+			break;
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'S':
+			o->control_socket = optarg;
 			break;
 		case 'F': {
 			struct policy probe = {};
@@ -180,11 +247,28 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 			return -1;
 		}
 	}
+	if (o->config && optind == argc) {
+		struct diags d = {};
+
+		if (config__parse_file(o->config, cfg, &d)) {
+			diags__print(&d, o->config, stderr);
+			fprintf(stderr, "ward run: %s: invalid config: %zu error(s)\n", o->config,
+				d.nerrors);
+			diags__free(&d);
+			return -2;
+		}
+		diags__print(&d, o->config, stderr); /* warnings */
+		diags__free(&d);
+		merge_config(o, cfg);
+	}
+	if (!o->pin_path)
+		o->pin_path = WARD_DEFAULT_PIN_PATH;
 	if (!o->policy || !o->nifaces || optind != argc) {
-		fprintf(stderr, "usage: ward run --policy FILE --interface NAME [--interface NAME]... "
+		fprintf(stderr, "usage: ward run [--config FILE] --policy FILE --interface NAME|GLOB [--interface NAME|GLOB]... "
 				"[--pin-path DIR] [--xdp-mode native|generic|auto] [--max-rules N] [--ct-size N]\n"
 				"       [--failsafe \"tcp/22 from CIDR\"]... [--flows SINK|none]... [--rl-size N]\n"
-				"       [--traffic-interval SECONDS] [--flow-interval MS]\n");
+				"       [--traffic-interval SECONDS] [--flow-interval MS] [--control-socket PATH|none]\n"
+				"       (--policy and --interface may come from the config file)\n");
 		return -1;
 	}
 	return 0;
@@ -195,23 +279,74 @@ static void actor(char *buf, size_t len, const char *via)
 	snprintf(buf, len, "uid=%u pid=%d via=%s", (unsigned)getuid(), (int)getpid(), via);
 }
 
-/* Parse, compile and publish; on any error the live policy stays. Every
- * outcome is an audit record. */
-static int load_policy(struct agent *a, const char *via)
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
+}
+
+static void src_free(struct policy_src *s)
+{
+	free(s->path);
+	free(s->text);
+	free(s->name);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Who asked: the control socket's peer while it is being served, else us. */
+static void who_asked(struct agent *a, char *buf, size_t len, const char *via)
+{
+	const struct control_peer *peer = control__peer(a->ctl);
+
+	if (peer)
+		snprintf(buf, len, "uid=%u pid=%d via=%s", (unsigned)peer->uid, (int)peer->pid, via);
+	else
+		actor(buf, len, via);
+}
+
+static char *diags_text(const struct diags *d, const char *path)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *mem = open_memstream(&s, &n);
+
+	if (!mem)
+		return NULL;
+	diags__print(d, path, mem);
+	fclose(mem);
+	return s;
+}
+
+static const char *activity(const char *via)
+{
+	if (!strcmp(via, "start"))
+		return "load";
+	if (!strcmp(via, "SIGHUP"))
+		return "reload";
+	return via; /* apply, rollback */
+}
+
+/*
+ * Parse (the text, or the file at path when text is NULL), compile and
+ * publish; on any error the live policy stays (-EINVAL: invalid). Every
+ * outcome is an audit record. msgs (may be NULL): the located errors and
+ * warnings as text. On success, *out holds the published text.
+ */
+static int publish_policy(struct agent *a, const char *path, const char *text, size_t len,
+			  const char *via, char **msgs, struct policy_src *out)
 {
 	const struct run_opts *o = a->o;
-	const char *path = o->policy;
 	struct compile_limits lim = { .max_rules = a->w.max_rules };
 	struct compiled c = {};
 	struct diags d = {};
 	struct policy p = {};
 	char who[64], *errs = NULL;
-	size_t errlen = 0;
-	FILE *mem;
 	int err;
 
-	actor(who, sizeof(who), via);
-	err = policy__parse_file(path, &p, &d);
+	who_asked(a, who, sizeof(who), via);
+	err = text ? policy__parse(text, len, &p, &d) : policy__parse_file(path, &p, &d);
 	for (int i = 0; !err && i < o->nfailsafes; i++) {
 		const char *why;
 
@@ -220,12 +355,10 @@ static int load_policy(struct agent *a, const char *via)
 	if (!err)
 		err = policy__compile_limits(&p, &lim, &c, &d);
 	diags__print(&d, path, stderr);
+	if (msgs && d.n)
+		*msgs = diags_text(&d, path);
 	if (err) {
-		mem = open_memstream(&errs, &errlen);
-		if (mem) {
-			diags__print(&d, path, mem);
-			fclose(mem);
-		}
+		errs = diags_text(&d, path);
 		pr_warn("policy %s rejected, keeping the policy in force\n", path);
 		if (a->flows)
 			flows__audit(a->flows, REC_POLICY, "reject", false, &p, who, errs);
@@ -245,14 +378,132 @@ static int load_policy(struct agent *a, const char *via)
 		pr_info("policy \"%s\" revision %llu in force: %zu rules, %zu prefixes, %zu entries\n",
 			p.name, (unsigned long long)p.revision, p.nrules, c.naddrs, c.nrules);
 		if (a->flows) {
-			flows__audit(a->flows, REC_POLICY, strcmp(via, "start") ? "reload" : "load",
-				     true, &p, who, NULL);
+			flows__audit(a->flows, REC_POLICY, activity(via), true, &p, who, NULL);
 			flows__policy(a->flows, &p, ward__generation(&a->w));
+		}
+		out->path = strdup(path);
+		out->text = malloc(p.srclen + 1);
+		out->name = strdup(p.name);
+		out->revision = p.revision;
+		if (out->text) {
+			memcpy(out->text, p.src, p.srclen);
+			out->text[p.srclen] = '\0';
+			out->len = p.srclen;
 		}
 	}
 	compiled__free(&c);
 	policy__free(&p);
 	return err;
+}
+
+/* The file of --policy (start, SIGHUP): it becomes the policy kept, and ends a trial. */
+static int load_policy(struct agent *a, const char *via)
+{
+	struct policy_src s = {};
+	int err = publish_policy(a, a->o->policy, NULL, 0, via, NULL, &s);
+
+	if (err)
+		return err;
+	if (a->on_trial)
+		pr_warn("%s: the policy on trial (\"%s\" revision %llu) is replaced: no rollback\n",
+			via, a->trial.name, (unsigned long long)a->trial.revision);
+	src_free(&a->trial);
+	a->on_trial = false;
+	src_free(&a->kept);
+	a->kept = s;
+	return 0;
+}
+
+/* ward apply: publish the text; with confirm_s, on trial until ward confirm. */
+static int ctl_apply(void *arg, const char *path, const char *text, size_t len, unsigned confirm_s,
+		     char **reply)
+{
+	struct agent *a = arg;
+	struct policy_src s = {};
+	char *msgs = NULL;
+	json_t *r;
+	int err;
+
+	err = publish_policy(a, path, text, len, "apply", &msgs, &s);
+	if (err) {
+		*reply = msgs ? msgs : strdup(strerror(-err));
+		return err;
+	}
+	r = json_pack("{s:s?,s:I,s:s,s:I}", "name", s.name, "revision", (json_int_t)s.revision,
+		      "warnings", msgs ? msgs : "", "confirm_within", (json_int_t)confirm_s);
+	free(msgs);
+	if (confirm_s) {
+		json_object_set_new(r, "rollback_to",
+				    json_pack("{s:s?,s:I}", "name", a->kept.name, "revision",
+					      (json_int_t)a->kept.revision));
+		pr_warn("policy \"%s\" revision %llu on trial: back to \"%s\" revision %llu unless "
+			"ward confirm comes within %u s\n",
+			s.name, (unsigned long long)s.revision, a->kept.name,
+			(unsigned long long)a->kept.revision, confirm_s);
+		src_free(&a->trial);
+		a->trial = s;
+		a->on_trial = true;
+		a->trial_deadline_ms = now_ms() + confirm_s * 1000ull;
+	} else {
+		if (a->on_trial)
+			pr_info("the policy on trial is replaced by an apply: no rollback\n");
+		src_free(&a->trial);
+		a->on_trial = false;
+		src_free(&a->kept);
+		a->kept = s;
+	}
+	*reply = r ? json_dumps(r, JSON_COMPACT) : NULL;
+	json_decref(r);
+	return 0;
+}
+
+static int ctl_confirm(void *arg, char **reply)
+{
+	struct agent *a = arg;
+	char who[64];
+
+	if (!a->on_trial)
+		return -ENOENT;
+	who_asked(a, who, sizeof(who), "confirm");
+	pr_info("policy \"%s\" revision %llu confirmed (%s)\n", a->trial.name,
+		(unsigned long long)a->trial.revision, who);
+	src_free(&a->kept);
+	a->kept = a->trial;
+	memset(&a->trial, 0, sizeof(a->trial));
+	a->on_trial = false;
+	{
+		json_t *r = json_pack("{s:s?,s:I}", "name", a->kept.name, "revision",
+				      (json_int_t)a->kept.revision);
+
+		*reply = r ? json_dumps(r, JSON_COMPACT) : NULL;
+		json_decref(r);
+	}
+	return 0;
+}
+
+static const struct control_ops ctl_ops = { .apply = ctl_apply, .confirm = ctl_confirm };
+
+/* A trial past its deadline (or the agent stopping): put the kept policy back. */
+static void end_trial(struct agent *a, bool stopping)
+{
+	struct policy_src s = {};
+	int err;
+
+	if (!a->on_trial || (!stopping && now_ms() < a->trial_deadline_ms))
+		return;
+	pr_warn("%s: rolling back from \"%s\" revision %llu to \"%s\" revision %llu\n",
+		stopping ? "stopping with a policy on trial" : "no ward confirm in time",
+		a->trial.name, (unsigned long long)a->trial.revision, a->kept.name,
+		(unsigned long long)a->kept.revision);
+	err = publish_policy(a, a->kept.path, a->kept.text, a->kept.len, "rollback", NULL, &s);
+	src_free(&s);
+	if (err) {
+		pr_warn("rollback: %s; trying again in 1 s\n", strerror(-err));
+		a->trial_deadline_ms = now_ms() + 1000;
+		return;
+	}
+	src_free(&a->trial);
+	a->on_trial = false;
 }
 
 static void walk_fn(void *arg, const struct ward_ct_key *k, const struct ward_ct_val *v, bool dead,
@@ -300,7 +551,7 @@ static void collect(struct agent *a)
 			"sketch (raise --rl-size)\n", rl_live, rl_cap);
 }
 
-enum { FD_SIGNAL, FD_EVENTS, FD_LINKS, FD_MAX };
+enum { FD_SIGNAL, FD_EVENTS, FD_LINKS, FD_CONTROL, FD_MAX };
 
 static int serve(struct agent *a)
 {
@@ -323,9 +574,19 @@ static int serve(struct agent *a)
 	if (a->flows)
 		fds[FD_EVENTS].fd = flows__fd(a->flows);
 	fds[FD_LINKS].fd = links__fd(a->links);
+	fds[FD_CONTROL].fd = control__fd(a->ctl);
 	clock_gettime(CLOCK_MONOTONIC, &last_gc);
 	for (;;) {
-		int n = poll(fds, FD_MAX, 1000);
+		int timeout = 1000, n;
+
+		if (a->on_trial) {
+			__u64 t = now_ms();
+
+			timeout = a->trial_deadline_ms <= t ? 0
+				  : a->trial_deadline_ms - t < 1000 ? (int)(a->trial_deadline_ms - t)
+								     : 1000;
+		}
+		n = poll(fds, FD_MAX, timeout);
 
 		if (n < 0 && errno != EINTR) {
 			close(fds[FD_SIGNAL].fd);
@@ -335,6 +596,9 @@ static int serve(struct agent *a)
 			flows__poll(a->flows);
 		if (n > 0 && (fds[FD_LINKS].revents & POLLIN))
 			links__poll(a->links);
+		if (n > 0 && (fds[FD_CONTROL].revents & POLLIN))
+			control__handle(a->ctl, &ctl_ops, a);
+		end_trial(a, false);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (n == 0 || now.tv_sec != last_gc.tv_sec) {
 			if (a->flows)
@@ -354,6 +618,7 @@ static int serve(struct agent *a)
 			(void)sd_notify_msg("READY=1");
 			continue;
 		}
+		end_trial(a, true);
 		pr_info("%s: exiting; enforcement stays pinned under %s (ward detach removes it)\n",
 			strsignal(si.ssi_signo), a->o->pin_path);
 		close(fds[FD_SIGNAL].fd);
@@ -423,11 +688,34 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {};
 	struct agent a = { .o = &o };
-	char who[64];
+	struct ward_config cfg;
+	char who[64], ctl_path[108], why[256];
 	int err;
 
-	if (parse_opts(argc, argv, &o))
-		return EXIT_USAGE;
+	config__init(&cfg);
+	err = parse_opts(argc, argv, &o, &cfg);
+	if (err) {
+		config__free(&cfg);
+		return err == -2 ? EXIT_INVALID : EXIT_USAGE;
+	}
+	/* before anything is loaded: a second agent on the same socket stops here */
+	if (!o.control_socket || strcmp(o.control_socket, "none")) {
+		if (!o.control_socket && control__default_path(o.pin_path, ctl_path, sizeof(ctl_path))) {
+			pr_warn("--pin-path %s: too long to name the control socket: give "
+				"--control-socket\n", o.pin_path);
+			config__free(&cfg);
+			return EXIT_USAGE;
+		}
+		a.ctl = control__open(o.control_socket ? o.control_socket : ctl_path, why,
+				      sizeof(why));
+		if (!a.ctl) {
+			pr_warn("control socket: %s\n", why);
+			config__free(&cfg);
+			return EXIT_RUNTIME;
+		}
+		pr_info("control socket %s (ward apply, ward confirm)\n",
+			o.control_socket ? o.control_socket : ctl_path);
+	}
 	{
 		struct ward_load_opts lo = { .max_rules = o.max_rules, .ct_size = o.ct_size,
 					     .rl_size = o.rl_size, .ev_interval_ms = o.interval_ms };
@@ -439,14 +727,16 @@ int cmd_run(int argc, char **argv)
 	}
 	if (err) {
 		pr_warn("load BPF programs (pin path %s): %s\n", o.pin_path, strerror(-err));
-		return EXIT_RUNTIME;
+		err = EXIT_RUNTIME;
+		goto out;
 	}
 	pr_info("programs loaded, maps %s under %s\n", a.w.adopted ? "adopted" : "pinned",
 		o.pin_path);
 	err = open_records(&a);
 	if (err) {
 		ward__close(&a.w);
-		return err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+		err = err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+		goto out;
 	}
 	if (a.flows) {
 		actor(who, sizeof(who), "start");
@@ -457,7 +747,8 @@ int cmd_run(int argc, char **argv)
 	if (err) {
 		close_records(&a, "error");
 		ward__close(&a.w);
-		return err == -EINVAL ? EXIT_INVALID : EXIT_RUNTIME;
+		err = err == -EINVAL ? EXIT_INVALID : EXIT_RUNTIME;
+		goto out;
 	}
 	{
 		const char *missing = NULL;
@@ -472,7 +763,8 @@ int cmd_run(int argc, char **argv)
 			links__stop(a.links);
 			close_records(&a, "error");
 			ward__close(&a.w);
-			return EXIT_RUNTIME;
+			err = EXIT_RUNTIME;
+			goto out;
 		}
 		if (!links__count(a.links))
 			pr_warn("no interface matches %s%s yet; enforcing on each as it appears\n",
@@ -487,5 +779,11 @@ int cmd_run(int argc, char **argv)
 	links__stop(a.links);
 	close_records(&a, "signal");
 	ward__close(&a.w);
-	return err ? EXIT_RUNTIME : EXIT_OK;
+	err = err ? EXIT_RUNTIME : EXIT_OK;
+out:
+	control__close(a.ctl);
+	src_free(&a.kept);
+	src_free(&a.trial);
+	config__free(&cfg);
+	return err;
 }

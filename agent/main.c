@@ -23,6 +23,8 @@ static const struct {
 	{ "check", cmd_check, "validate and compile a policy: check POLICY [--json]" },
 	{ "explain", cmd_explain, "verdict for one flow, from the real programs" },
 	{ "flows", cmd_flows, "flow records, readable: [--file PATH] [--follow] [--verdict V] [--json]" },
+	{ "apply", cmd_apply, "change the running agent's policy: apply POLICY [--confirm-within S]" },
+	{ "confirm", cmd_confirm, "keep the policy of apply --confirm-within (else it rolls back)" },
 	{ "detach", cmd_detach, "remove programs, links and pins" },
 	{ "version", cmd_version, "print the version" },
 };

@@ -59,7 +59,8 @@ cannot_run() {
 	failed=$((failed + 1)); failed_names+=("$1"); tests_failed=$((tests_failed + 1))
 }
 
-suite_unit()  { run_suite unit "$BUILD/tests/test_policy"; }
+suite_unit()  { run_suite unit "$BUILD/tests/test_policy"; run_suite config "$BUILD/tests/test_config"; }
+suite_apply() { need_root apply && run_suite apply tests/cli/test_apply.sh || cannot_run apply; }
 suite_bpf()   { need_root bpf && run_suite bpf "$BUILD/tests/test_bpf" || cannot_run bpf; }
 suite_ct()    { need_root ct && run_suite ct "$BUILD/tests/test_ct" || cannot_run ct; }
 suite_rl()    { need_root rl && run_suite rl "$BUILD/tests/test_rl" || cannot_run rl; }
@@ -76,7 +77,7 @@ suite_cli()   { run_suite cli tests/cli/test_cli.sh; }
 suite_records() { run_suite records tests/records/run.sh; }
 
 case $which in
-all) suite_unit; suite_cli; suite_records; suite_bpf; suite_ct; suite_rl; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns; suite_flows; suite_hotplug; suite_systemd; suite_ratelimit ;;
+all) suite_unit; suite_cli; suite_records; suite_apply; suite_bpf; suite_ct; suite_rl; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns; suite_flows; suite_hotplug; suite_systemd; suite_ratelimit ;;
 unit) suite_unit ;;
 cli) suite_cli ;;
 records) suite_records ;;
@@ -86,6 +87,7 @@ rl) suite_rl ;;
 ratelimit) suite_ratelimit ;;
 hotplug) suite_hotplug ;;
 flows) suite_flows ;;
+apply) suite_apply ;;
 systemd) suite_systemd ;;
 swap) suite_swap ;;
 model) suite_model ;;
