@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * The agent's config file (docs/config.md): JSON -> struct ward_config,
+ * The agent's config file (docs/operations.md): JSON -> struct ward_config,
  * every error located as in policies, through the policy parser's helpers
  * (policy_parse_util.h: perr, check_keys, get_int, get_enum; a pctx
  * without a policy). Validation only: nothing is opened here.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * The agent's config file (JSON, docs/config.md): the settings of `ward run`
+ * The agent's config file (JSON, docs/operations.md): the settings of `ward run`
  * plus the sinks. Parsed and validated like a policy: every error at once,
  * located as FILE:LINE:COL: /json/pointer: value: reason. Nothing here opens
  * a file or a socket; a flag of `ward run` overrides the file.

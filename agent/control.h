@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The agent's control socket: `ward apply` and `ward confirm` talk to the
- * running agent through it (docs/config.md, "Control socket").
+ * running agent through it (docs/operations.md, "Changing the policy of a running agent").
  *
  * A Unix stream socket (default /run/ward/ward.sock; its directory is
  * created 0750 when missing, the socket is 0600). One request per

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Unit tests of the agent's config file (agent/config.h, docs/config.md).
+ * Unit tests of the agent's config file (agent/config.h, docs/operations.md).
  * Plain C, cmocka, no root. Errors are compared as printed, exactly:
  * FILE:LINE:COL: /json/pointer: value: reason. Run from the repository
  * root (tests/run.sh does) for the fixture files.
@@ -450,7 +450,7 @@ static void run_err_case(void **state)
 	expect_diags(e->doc, e->want);
 }
 
-/* The fixture of docs/config.md's example of errors. */
+/* The fixture of docs/operations.md's example of errors. */
 static void test_bad_file(void **state)
 {
 	const char *f = FIXTURES "/config-bad.json";
