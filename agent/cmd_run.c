@@ -20,6 +20,7 @@
 #include "rl_gc.h"
 #include "links.h"
 #include "sdnotify.h"
+#include "watch.h"
 #include "config.h"
 #include "control.h"
 #include <jansson.h>
@@ -66,6 +67,7 @@ struct agent {
 	struct rec_pipeline *pl;
 	struct flows *flows;
 	struct links *links;
+	struct filewatch *watch; /* the policy file */
 	__u64 last_walk_ns;
 	struct control *ctl;
 	struct policy_src kept;  /* the policy kept: loaded, reloaded, applied, confirmed */
@@ -323,7 +325,7 @@ static const char *activity(const char *via)
 {
 	if (!strcmp(via, "start"))
 		return "load";
-	if (!strcmp(via, "SIGHUP"))
+	if (!strcmp(via, "SIGHUP") || !strcmp(via, "inotify"))
 		return "reload";
 	return via; /* apply, rollback */
 }
@@ -551,12 +553,18 @@ static void collect(struct agent *a)
 			"sketch (raise --rl-size)\n", rl_live, rl_cap);
 }
 
-enum { FD_SIGNAL, FD_EVENTS, FD_LINKS, FD_CONTROL, FD_MAX };
+enum { FD_SIGNAL, FD_EVENTS, FD_LINKS, FD_CONTROL, FD_WATCH, FD_MAX };
+
+/* The policy file changed: reload once it has been quiet this long, so a
+ * writer that is not done yet is not read half-written (and if it is, the
+ * parse fails and the live policy stays). */
+#define RELOAD_SETTLE_MS 300
 
 static int serve(struct agent *a)
 {
 	struct pollfd fds[FD_MAX];
 	struct timespec last_gc = {}, now;
+	__u64 reload_at = 0;
 	struct signalfd_siginfo si;
 	sigset_t set;
 
@@ -575,6 +583,12 @@ static int serve(struct agent *a)
 		fds[FD_EVENTS].fd = flows__fd(a->flows);
 	fds[FD_LINKS].fd = links__fd(a->links);
 	fds[FD_CONTROL].fd = control__fd(a->ctl);
+	a->watch = filewatch__new(a->o->policy);
+	if (a->watch)
+		fds[FD_WATCH].fd = filewatch__fd(a->watch);
+	else
+		pr_warn("%s: cannot watch for changes (%s): reload with SIGHUP\n", a->o->policy,
+			strerror(errno));
 	clock_gettime(CLOCK_MONOTONIC, &last_gc);
 	for (;;) {
 		int timeout = 1000, n;
@@ -586,6 +600,8 @@ static int serve(struct agent *a)
 				  : a->trial_deadline_ms - t < 1000 ? (int)(a->trial_deadline_ms - t)
 								     : 1000;
 		}
+		if (reload_at && timeout > RELOAD_SETTLE_MS)
+			timeout = RELOAD_SETTLE_MS;
 		n = poll(fds, FD_MAX, timeout);
 
 		if (n < 0 && errno != EINTR) {
@@ -598,6 +614,15 @@ static int serve(struct agent *a)
 			links__poll(a->links);
 		if (n > 0 && (fds[FD_CONTROL].revents & POLLIN))
 			control__handle(a->ctl, &ctl_ops, a);
+		if (n > 0 && (fds[FD_WATCH].revents & POLLIN) && filewatch__changed(a->watch))
+			reload_at = now_ms() + RELOAD_SETTLE_MS;
+		if (reload_at && now_ms() >= reload_at) {
+			reload_at = 0;
+			pr_info("%s changed: reloading\n", a->o->policy);
+			(void)sd_notify_msg("RELOADING=1");
+			(void)load_policy(a, "inotify");
+			(void)sd_notify_msg("READY=1");
+		}
 		end_trial(a, false);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (n == 0 || now.tv_sec != last_gc.tv_sec) {
@@ -622,6 +647,8 @@ static int serve(struct agent *a)
 		pr_info("%s: exiting; enforcement stays pinned under %s (ward detach removes it)\n",
 			strsignal(si.ssi_signo), a->o->pin_path);
 		close(fds[FD_SIGNAL].fd);
+		filewatch__free(a->watch);
+		a->watch = NULL;
 		return 0;
 	}
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# The policy file under change (inotify): written in place, replaced by a
+# rename, written in two halves, truncated, made invalid, deleted and
+# recreated. The agent reloads every complete valid file by itself,
+# rejects the rest with the live policy kept, and never stops. Own
+# namespace and pins, removed on EXIT. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+W=${WARD:-build/ward}
+ID=$$
+NS=ward-rl-$ID
+PIN=/sys/fs/bpf/ward-test-reload-$ID
+TMP=$(mktemp -d /tmp/ward-reload.XXXXXX)
+AGENT=
+N=0 P=0 F=0
+
+cleanup() {
+	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
+	[ -d "$PIN" ] && nsenter --net="/run/netns/$NS" -- "$W" detach --pin-path "$PIN" >/dev/null 2>&1
+	rm -rf "$PIN" "$TMP"
+	ip netns del "$NS" 2>/dev/null
+}
+trap cleanup EXIT
+check() {
+	local d=$1
+	shift
+	N=$((N + 1))
+	if "$@"; then P=$((P + 1)); echo "ok $N - $d"; else F=$((F + 1)); echo "not ok $N - $d"; fi
+}
+until_ok() {
+	local t=$(($1 * 5))
+	shift
+	for ((; t > 0; t--)); do "$@" && return 0; sleep 0.2; done
+	return 1
+}
+revision() {
+	nsenter --net="/run/netns/$NS" -- "$W" status --pin-path "$PIN" --json 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["policy"]["revision"])' 2>/dev/null
+}
+rev_is() { [ "$(revision)" = "$1" ]; }
+stays() { # REV: still REV after a settle time
+	sleep 1.5
+	rev_is "$1"
+}
+policy() { # REVISION -> a valid policy text
+	printf '{ "version": 1, "name": "reload", "revision": %s,\n' "$1"
+	printf '  "defaults": { "ingress": "deny", "egress": "allow" },\n'
+	printf '  "ingress": [ { "id": "ssh", "from": ["192.0.2.0/24"], "proto": "tcp", "ports": [22] } ] }\n'
+}
+rejections() { grep -c "rejected, keeping the policy in force" "$TMP/agent.log"; }
+
+[ "$(id -u)" = 0 ] || { echo "not ok 1 - needs root"; echo "0 passed, 1 failed"; exit 1; }
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+ip netns add "$NS"
+ip -n "$NS" link add rl0 type veth peer name rl1
+ip -n "$NS" link set rl0 up
+POL=$TMP/etc/policy.json
+mkdir -p "$TMP/etc"
+policy 1 >"$POL"
+nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --interface rl0 --pin-path "$PIN" \
+	--flows "file:$TMP/flows.json" </dev/null >"$TMP/agent.log" 2>&1 &
+AGENT=$!
+check "agent enforces revision 1" until_ok 10 rev_is 1
+
+policy 2 >"$POL"
+check "written in place: revision 2 in force" until_ok 5 rev_is 2
+
+policy 3 >"$TMP/etc/.policy.json.tmp"
+mv "$TMP/etc/.policy.json.tmp" "$POL"
+check "replaced by a rename: revision 3 in force" until_ok 5 rev_is 3
+
+# a writer that pauses half way: the settle time waits for the rest
+policy 4 >"$TMP/p4"
+head -c 60 "$TMP/p4" >"$POL"
+sleep 0.1
+tail -c +61 "$TMP/p4" >>"$POL"
+check "written in two halves: revision 4 in force" until_ok 5 rev_is 4
+check "  with no rejection on the way" test "$(rejections)" = 0
+
+: >"$POL"
+check "truncated to nothing: rejected, revision 4 stays" stays 4
+check "  the rejection is logged" until_ok 3 test "$(rejections)" -ge 1
+printf '{ "version": 1, "name": "reload", "revision": 5, "ingress": [ { "id": "x", "from": ["nowhere"] } ] }' >"$POL"
+check "invalid policy: rejected, revision 4 stays" stays 4
+rm -f "$POL"
+check "file deleted: revision 4 stays" stays 4
+policy 6 >"$POL"
+check "file created again: revision 6 in force" until_ok 5 rev_is 6
+check "the agent is still running" kill -0 "$AGENT"
+check "reloads and rejections are audit records" bash -c "
+	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json' | grep -qx 4 &&
+	grep -q '\"event_code\":\"policy-reject\"' '$TMP/flows.json'"
+[ "$F" = 0 ] || sed 's/^/# /' "$TMP/agent.log" >&2
+echo "$P passed, $F failed"
+[ "$F" = 0 ]
