@@ -35,6 +35,51 @@ static int pin_maps(struct ward *w)
 	return 0;
 }
 
+/*
+ * Maps pinned by another build or with other sizes cannot be adopted:
+ * say which and why before libbpf refuses, and touch nothing (the pinned
+ * programs keep enforcing what they had).
+ */
+static int check_pinned(struct ward *w)
+{
+	struct bpf_map *map;
+	int bad = 0;
+
+	bpf_object__for_each_map(map, w->skel->obj) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		int fd;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		fd = pin_open(w->pin_path, bpf_map__name(map));
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			if (info.type != bpf_map__type(map) || info.key_size != bpf_map__key_size(map) ||
+			    info.value_size != bpf_map__value_size(map)) {
+				pr_warn("%s/%s: pinned by a build with another layout (key %u, value %u "
+					"bytes; this build: %u, %u)\n", w->pin_path, bpf_map__name(map),
+					info.key_size, info.value_size, bpf_map__key_size(map),
+					bpf_map__value_size(map));
+				bad++;
+			} else if (info.max_entries != bpf_map__max_entries(map)) {
+				pr_warn("%s/%s: pinned with %u entries, this agent asks for %u "
+					"(--max-rules, --ct-size and --rl-size must match the running maps)\n",
+					w->pin_path, bpf_map__name(map), info.max_entries,
+					bpf_map__max_entries(map));
+				bad++;
+			}
+		}
+		close(fd);
+	}
+	if (bad)
+		pr_warn("%s: cannot adopt the pinned state; nothing was changed and the pinned "
+			"programs keep enforcing. To replace it: stop, `ward detach --pin-path %s`, "
+			"start (enforcement is off in between)\n", w->pin_path, w->pin_path);
+	return bad ? -EPROTO : 0;
+}
+
 static int pin_prog(struct ward *w, struct bpf_program *prog, const char *name)
 {
 	char path[PATH_MAX];
@@ -97,6 +142,8 @@ int ward__load_ex(struct ward *w, const char *pin_dir, const struct ward_load_op
 		goto fail;
 	if (w->pin_path[0]) {
 		err = pin_mkdir(w->pin_path);
+		if (!err)
+			err = check_pinned(w);
 		if (!err)
 			err = pin_maps(w);
 		if (err)

@@ -64,6 +64,8 @@ lab_require() {
 		LAB_WHY="must run as root (network namespaces, XDP, bpffs)"
 		return 1
 	fi
+	# the control socket an agent killed with SIGKILL leaves behind
+	rm -f -- "/run/ward/${LAB_PIN##*/}.sock" 2>/dev/null
 	case "$LAB_PIN" in
 	/sys/fs/bpf/ward-?*-?*) ;;
 	*)

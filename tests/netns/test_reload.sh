@@ -90,6 +90,23 @@ check "the agent is still running" kill -0 "$AGENT"
 check "reloads and rejections are audit records" bash -c "
 	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json' | grep -qx 4 &&
 	grep -q '\"event_code\":\"policy-reject\"' '$TMP/flows.json'"
-[ "$F" = 0 ] || sed 's/^/# /' "$TMP/agent.log" >&2
+
+# an upgrade or a resize that cannot adopt the pinned maps is refused
+# with a clear message, and changes nothing
+nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --interface rl0 --pin-path "$PIN" \
+	--flows none --control-socket none --ct-size 4096 </dev/null >"$TMP/second.log" 2>&1
+check "a second agent asking for other map sizes exits 3" test $? = 3
+check "  and says which map and why" grep -q "ward_ct: pinned with 262144 entries, this agent asks for 4096" "$TMP/second.log"
+check "  the running policy is untouched" rev_is 6
+OLD=/sys/fs/bpf/ward-test-reload-old-$ID
+mkdir -p "$OLD"
+bpftool map create "$OLD/ward_meta" type array key 4 value 64 entries 1 name ward_meta
+nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --interface rl1 --pin-path "$OLD" \
+	--flows none </dev/null >"$TMP/old.log" 2>&1
+check "maps pinned by a build with another layout: exit 3" test $? = 3
+check "  with the layout named" grep -q "ward_meta: pinned by a build with another layout" "$TMP/old.log"
+check "  and nothing attached" bash -c "! ip -n '$NS' -d link show rl1 | grep -q prog/xdp"
+rm -rf "$OLD"
+[ "$F" = 0 ] || sed 's/^/# /' "$TMP/agent.log" "$TMP/second.log" "$TMP/old.log" >&2
 echo "$P passed, $F failed"
 [ "$F" = 0 ]
