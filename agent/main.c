@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmd.h"
+#include "help.h"
 #include "log.h"
 #include "ward/abi.h"
 
@@ -49,6 +50,10 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	log_setup_libbpf();
+	if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) && help__text(argv[1])) {
+		fputs(help__text(argv[1]), stdout);
+		return EXIT_OK;
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);
