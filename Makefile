@@ -142,10 +142,16 @@ demo: deps all
 bench: deps all
 	$(Q)./tests/bench/run.sh
 
+DOCS := README.md docs/architecture.md docs/policy.md docs/operations.md docs/flow-records.md \
+	docs/threat-model.md docs/benchmarks.md
 install: all
 	install -D -m 0755 $(BUILD)/ward $(DESTDIR)$(PREFIX)/sbin/ward
 	install -D -m 0644 deploy/ward.service $(DESTDIR)/etc/systemd/system/ward.service
-	install -D -m 0600 policies/demo.json $(DESTDIR)/etc/ward/policy.example.json
+	install -d -m 0750 $(DESTDIR)/etc/ward
+	install -m 0600 policies/demo.json $(DESTDIR)/etc/ward/policy.example.json
+	install -m 0600 deploy/ward.json $(DESTDIR)/etc/ward/ward.example.json
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/ward
+	install -m 0644 $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/ward/
 
 check:
 	clang-format --dry-run --Werror agent/*.c agent/*.h bpf/*.c bpf/lib/*.h include/ward/*.h

@@ -667,8 +667,6 @@ static int open_records(struct agent *a)
 		pr_warn("flow records are off (--flows none)\n");
 		return 0;
 	}
-	if (!o->nsinks && mkdir(RUN_DEFAULT_FLOWS_DIR, 0750) && errno != EEXIST)
-		pr_warn("%s: %s\n", RUN_DEFAULT_FLOWS_DIR, strerror(errno));
 	if (gethostname(host, sizeof(host)))
 		snprintf(host, sizeof(host), "localhost");
 	rec_set_host(host, WARD_VERSION);

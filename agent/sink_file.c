@@ -449,6 +449,21 @@ static struct file_sink *fs_new(const struct sink_ops *ops, enum rec_format fmt)
 	return f;
 }
 
+/* The directory of path, created 0750 (one level: /var/log/ward, say). */
+static int make_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -1;
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return -1;
+	*slash = '\0';
+	return mkdir(dir, 0750) && errno != EEXIST ? -1 : 0;
+}
+
 struct sink *sink_file_open(const struct file_sink_opts *o, enum rec_format fmt)
 {
 	struct file_sink *f;
@@ -474,6 +489,8 @@ struct sink *sink_file_open(const struct file_sink_opts *o, enum rec_format fmt)
 	}
 	f->failing = true; /* the caller reports a failure to open */
 	err = fs_open_live(f);
+	if (err == -ENOENT && !make_parent(f->path))
+		err = fs_open_live(f); /* a first start: the log directory is new */
 	f->failing = false;
 	if (err) {
 		fs_close(&f->s);
