@@ -119,7 +119,7 @@ $(BUILD)/tests/rec_tool: tests/records/rec_tool.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lpthread -o $@
 
-test: deps all $(TEST_BINS)
+test: deps all $(TEST_BINS) $(BUILD)/bench/bench_flood $(BUILD)/bench/xdp_gen.bpf.o
 	$(Q)./tests/run.sh all
 
 test-unit: all $(BUILD)/tests/test_policy $(BUILD)/tests/test_config

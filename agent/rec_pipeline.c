@@ -465,6 +465,10 @@ static void *writer_main(void *arg)
 		lost_from_writer_locked(p, true);
 		pthread_mutex_unlock(&p->mu);
 		tick_all(p);
+		if (round == 1)
+			for (size_t i = 0; i < p->nsinks; i++)
+				if (p->slot[i].s->ops->flush)
+					p->slot[i].s->ops->flush(p->slot[i].s);
 		pthread_mutex_lock(&p->mu);
 		publish_locked(p);
 	}

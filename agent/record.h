@@ -110,6 +110,9 @@ struct sink_ops {
 	/* Called about once a second by the writer thread, and at close:
 	 * flush buffers, rotate, resend templates, reconnect. */
 	void (*tick)(struct sink *s, uint64_t now_ms);
+	/* Optional: the last flush before close, after which written and lost
+	 * are final (what it cannot deliver, it counts lost). */
+	void (*flush)(struct sink *s);
 	void (*close)(struct sink *s);
 };
 

@@ -253,9 +253,17 @@ static uint8_t ipfix_end_reason(const struct flow_record *r)
 	return END_OF_FLOW;
 }
 
+/* A rate-limit record sums a client's packets to any destination: it
+ * names the client only, destination and ports 0 (unspecified), as the
+ * JSON renderings do. */
+static bool ipfix_client_only(const struct flow_record *r)
+{
+	return r->kind == REC_RATE_LIMIT;
+}
+
 static void ipfix_values(struct ipfix_sink *is, const struct flow_record *r, uint64_t *v)
 {
-	bool icmp = r->proto == 1 || r->proto == 58;
+	bool icmp = r->proto == 1 || r->proto == 58, client_only = ipfix_client_only(r);
 	struct rec_traffic t;
 	uint32_t ifx = ipfix_ifindex(is, r->ifname);
 
@@ -268,8 +276,8 @@ static void ipfix_values(struct ipfix_sink *is, const struct flow_record *r, uin
 	v[V_REV_PACKETS] = t.pkts_rev;
 	v[V_IN_IF] = r->dir == 0 ? ifx : 0;
 	v[V_OUT_IF] = r->dir == 0 ? 0 : ifx;
-	v[V_SPORT] = icmp ? 0 : r->sport;
-	v[V_DPORT] = icmp ? 0 : r->dport;
+	v[V_SPORT] = icmp || client_only ? 0 : r->sport;
+	v[V_DPORT] = icmp || client_only ? 0 : r->dport;
 	v[V_ICMP] = icmp ? (uint64_t)(r->dport & 0xff) << 8 | r->icmp_code : 0;
 	v[V_PROTO] = r->proto;
 	v[V_TCP_FLAGS] = r->proto == 6 ? r->tcp_flags : 0;
@@ -296,8 +304,14 @@ static uint8_t *ipfix_record(struct ipfix_sink *is, const struct flow_record *r,
 
 		switch (f->v) {
 		case V_SRC:
+			memcpy(p, r->src, len);
+			p += len;
+			break;
 		case V_DST:
-			memcpy(p, f->v == V_SRC ? r->src : r->dst, len);
+			if (ipfix_client_only(r))
+				memset(p, 0, len);
+			else
+				memcpy(p, r->dst, len);
 			p += len;
 			break;
 		case V_RULE: /* short form of RFC 7011 7: one length octet (< 255) */
@@ -425,14 +439,21 @@ static void ipfix_tick(struct sink *s, uint64_t now_ms)
 	snet_account(&is->net, s);
 }
 
+static void ipfix_final(struct sink *s)
+{
+	struct ipfix_sink *is = (struct ipfix_sink *)s;
+
+	ipfix_flush(is);
+	snet_finish(&is->net, IPFIX_LINGER_MS, s);
+}
+
 static void ipfix_close(struct sink *s)
 {
 	struct ipfix_sink *is = (struct ipfix_sink *)s;
 
 	if (!is)
 		return;
-	ipfix_flush(is);
-	snet_close(&is->net, IPFIX_LINGER_MS, s);
+	snet_close(&is->net);
 	if (is->skipped)
 		pr_debug("%s: %llu records were not flows (not exported)\n", s->name,
 			 (unsigned long long)is->skipped);
@@ -442,6 +463,7 @@ static void ipfix_close(struct sink *s)
 
 static const struct sink_ops ipfix_ops = {
 	.kind = "ipfix",
+	.flush = ipfix_final,
 	.write = ipfix_write,
 	.tick = ipfix_tick,
 	.close = ipfix_close,

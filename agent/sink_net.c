@@ -320,7 +320,7 @@ void snet_account(struct snet *n, struct sink *s)
 	n->dropped = 0;
 }
 
-void snet_close(struct snet *n, unsigned linger_ms, struct sink *s)
+void snet_finish(struct snet *n, unsigned linger_ms, struct sink *s)
 {
 	uint64_t deadline = mono_ms() + linger_ms;
 
@@ -347,6 +347,11 @@ void snet_close(struct snet *n, unsigned linger_ms, struct sink *s)
 		pr_warn("%s: %llu records not delivered at close\n", s->name,
 			(unsigned long long)n->dropped);
 	snet_account(n, s);
+	n->nunits = n->usent; /* what is left is counted: never twice */
+}
+
+void snet_close(struct snet *n)
+{
 	if (n->fd >= 0)
 		close(n->fd);
 	n->fd = -1;

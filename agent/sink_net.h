@@ -40,7 +40,7 @@ struct snet {
 	struct addrinfo *ai;      /* every address of the collector        */
 	struct addrinfo *cur;     /* the one in use or tried next          */
 	char peer[300];           /* "host:port" for logs                  */
-	uint64_t now_ms;          /* the clock of the last snet_tick()     */
+	uint64_t now_ms;          /* monotonic ms, as of the last tick     */
 	uint64_t next_try_ms;     /* DOWN: next connection attempt         */
 	uint64_t connect_ms;      /* CONNECTING: when it started           */
 	unsigned backoff_ms;
@@ -97,6 +97,10 @@ void sink_lost_late(struct sink *s, uint64_t n);
 void snet_account(struct snet *n, struct sink *s);
 /* Flush for at most linger_ms, then close. What is left is lost: counted
  * in s and logged (the pipeline has taken its last count by then). */
-void snet_close(struct snet *n, unsigned linger_ms, struct sink *s);
+/* The last flush (TCP: up to linger_ms), then what could not be sent is
+ * counted lost on s: after it the sink's counts are final. */
+void snet_finish(struct snet *n, unsigned linger_ms, struct sink *s);
+/* Release the connection and buffers. */
+void snet_close(struct snet *n);
 
 #endif

@@ -247,19 +247,25 @@ static void syslog_tick(struct sink *s, uint64_t now_ms)
 	snet_account(&ss->net, s);
 }
 
+static void syslog_flush(struct sink *s)
+{
+	snet_finish(&((struct syslog_sink *)s)->net, SYSLOG_LINGER_MS, s);
+}
+
 static void syslog_close(struct sink *s)
 {
 	struct syslog_sink *ss = (struct syslog_sink *)s;
 
 	if (!ss)
 		return;
-	snet_close(&ss->net, SYSLOG_LINGER_MS, s);
+	snet_close(&ss->net);
 	free(ss->scratch);
 	free(ss);
 }
 
 static const struct sink_ops syslog_ops = {
 	.kind = "syslog",
+	.flush = syslog_flush,
 	.write = syslog_write,
 	.tick = syslog_tick,
 	.close = syslog_close,

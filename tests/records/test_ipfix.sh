@@ -11,24 +11,23 @@ need nfcapd nfdump tshark socat python3 ss timeout "$TOOL"
 # nfcapd writes its file when it stops; nfdump prints it as JSON (UTC).
 start_nfcapd() { # dir, port, extra args
 	mkdir -p "$1"
-	timeout 300 nfcapd -p "$2" -w "$1" "${@:3}" >"$1.log" 2>&1 &
+	timeout 300 nfcapd -p "$2" -w "$1" -B 8000000 "${@:3}" >"$1.log" 2>&1 &
 	echo $! >"$1.pid"
 	pids+=($!)
 	wait_listen -Hlun "$2" || { echo "nfcapd did not start:"; cat "$1.log"; return 1; }
 }
-stop_nfcapd() { # dir: stop, then nfdump every file to dir.json
+stop_nfcapd() { # dir: stop, then nfdump the directory to dir.json
 	local pid i
 	pid=$(cat "$1.pid")
 	kill "$pid" 2>/dev/null
 	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	local files=("$1"/nfcapd.[0-9]*)
-	if [ -e "${files[0]}" ]; then
-		TZ=UTC timeout 20 nfdump -r "${files[0]}" -o json >"$1.json" 2>"$1.nfdump.err"
+	# -R: every file, in time order (nfcapd starts a new one every 5 minutes)
+	if ls "$1"/nfcapd.[0-9]* >/dev/null 2>&1; then
+		TZ=UTC timeout 20 nfdump -R "$1" -o json >"$1.json" 2>"$1.nfdump.err"
 	else
 		echo "[]" >"$1.json"
 	fi
 }
-
 start_capture() { # pcap, bpf filter: tshark on lo until stop_capture
 	timeout 120 tshark -i lo -f "$2" -w "$1" >"$1.log" 2>&1 &
 	echo $! >"$1.pid"
@@ -72,11 +71,14 @@ def expected():
         um = j.get("unmapped", {})
         icmp = ci["protocol_num"] in (1, 58)
         ingress = ci["direction_id"] == 1
-        ifname = (dst if ingress else src).get("interface_name", "")
+        ifname = j.get("device", {}).get("interface_name", "")
         code = j["metadata"]["event_code"]
+        v6 = ":" in src["ip"]
         out.append({
-            "seq": j["metadata"]["sequence"], "v6": ":" in src["ip"],
-            "src": src["ip"], "dst": dst["ip"], "proto": ci["protocol_num"],
+            "seq": j["metadata"]["sequence"], "v6": v6,
+            # a rate-limit record names the client only: no destination
+            "src": src["ip"], "dst": dst.get("ip", "::" if v6 else "0.0.0.0"),
+            "proto": ci["protocol_num"],
             "sport": 0 if icmp else src.get("port", 0), "dport": 0 if icmp else dst.get("port", 0),
             "icmp": (um.get("icmp_type", 0), um.get("icmp_code", 0)) if icmp else (0, 0),
             "pkts": tr.get("packets_out", 0), "bytes": tr.get("bytes_out", 0),
