@@ -6,51 +6,8 @@
 set -u
 cd "$(dirname "$0")/../.."
 . tests/records/lib.sh
+. tests/records/receivers.sh
 need rsyslogd python3 ss timeout "$TOOL"
-
-# One rsyslog: imudp + imtcp on 127.0.0.1 and ::1, each input to its own
-# file, one line per message with the RFC 5424 fields split by '|' (MSG
-# last: it may hold '|' itself).
-start_rsyslog() { # name, then "proto:addr:port:file" inputs
-	local name=$1; shift
-	local conf=$tmp/$name.conf
-	mkdir -p "$tmp/$name.work"
-	cat >"$conf" <<-EOF
-	global(workDirectory="$tmp/$name.work" maxMessageSize="64k")
-	module(load="imudp")
-	module(load="imtcp" maxSessions="16")
-	template(name="f5424" type="string"
-	         string="%pri%|%protocol-version%|%timestamp:::date-rfc3339%|%hostname%|%app-name%|%procid%|%msgid%|%structured-data%|%msg%\n")
-	EOF
-	local spec proto addr port file
-	for spec in "$@"; do
-		IFS=: read -r proto addr port file <<<"$spec"
-		addr=${addr//_/:}
-		cat >>"$conf" <<-EOF
-		ruleset(name="rs_$file") { action(type="omfile" file="$tmp/$file.log" template="f5424") }
-		input(type="im$proto" address="$addr" port="$port" ruleset="rs_$file"$([ "$proto" = udp ] && echo ' rcvbufSize="8m"'))
-		EOF
-	done
-	timeout 300 rsyslogd -n -f "$conf" -i "$tmp/$name.pid" >"$tmp/$name.stderr" 2>&1 &
-	pids+=($!)
-	# ready when every input listens
-	local i
-	for i in $(seq 50); do
-		local all=1
-		for spec in "$@"; do
-			IFS=: read -r proto addr port file <<<"$spec"
-			if [ "$proto" = tcp ]; then
-				ss -Hltn "sport = :$port" | grep -q . || all=0
-			else
-				ss -Hlun "sport = :$port" | grep -q . || all=0
-			fi
-		done
-		[ $all = 1 ] && return 0
-		sleep 0.1
-	done
-	echo "rsyslog $name did not start:"; cat "$tmp/$name.stderr"
-	return 1
-}
 
 wait_lines() { # file, count: until the file has them (10 s at most)
 	local i
@@ -212,12 +169,6 @@ check "tcp, collector up late: every MSG is the JSON of its record" ck json "$tm
 # The collector restarts mid-run: the sink sees the connection go,
 # reconnects, and what arrives is whole: a frame the old connection cut
 # is not resent (TCP syslog cannot tell what the peer read; RFC 6587 3.4).
-stop_rsyslog() { # name
-	local pid i
-	pid=$(cat "$tmp/$1.pid" 2>/dev/null) || return 0
-	kill "$pid"
-	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-}
 pr=$(free_port)
 N=500
 if start_rsyslog r1 "tcp:127.0.0.1:$pr:r1"; then
