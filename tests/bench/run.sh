@@ -9,7 +9,7 @@
 #   BENCH_ROUNDS=N       per-packet rounds (default 15)
 #   BENCH_FLOOD_ROUNDS=N veth flood rounds (default 5)
 #   BENCH_MAX_RULES=N    largest policy (default 100000)
-#   BENCH_ONLY="control packet flood"   a subset of the sections
+#   BENCH_ONLY="control packet flood records"   a subset of the sections
 #   BENCH_UPDATE_DOCS=1  also copy the plots to docs/img/ and the tables
 #                        into docs/benchmarks.md (between its markers)
 set -euo pipefail
@@ -33,7 +33,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	frames=${BENCH_FLOOD_FRAMES:-1000000}
 	max=${BENCH_MAX_RULES:-10000}
 fi
-only=${BENCH_ONLY:-"control packet flood"}
+only=${BENCH_ONLY:-"control packet flood records"}
 OUT=build/bench
 md=$OUT/results.md
 tsv=$OUT/results.tsv
@@ -138,6 +138,10 @@ if want control; then
 fi
 if want packet; then
 	./build/bench/bench_policy packet "$rounds" "$max" "$tsv" | tee -a "$md"
+fi
+if want records; then
+	make -s build/tests/rec_tool
+	./tests/bench/records.sh "$md" "$tsv" "$([ "${BENCH_QUICK:-0}" = 1 ] && echo 300000 || echo 1000000)"
 fi
 if want flood; then
 	./tests/bench/flood.sh "$md" "$tsv" "$frounds" "$frames"
