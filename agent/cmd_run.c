@@ -17,6 +17,7 @@
 #include "log.h"
 #include "ct_gc.h"
 #include "flows.h"
+#include "metrics.h"
 #include "rl_gc.h"
 #include "links.h"
 #include "sdnotify.h"
@@ -46,6 +47,7 @@ struct run_opts {
 	int nsinks;
 	size_t rl_size;
 	unsigned traffic_s, interval_ms;
+	const char *metrics; /* --metrics ADDR:PORT; NULL = off */
 	const char *config;         /* --config FILE: the flags override it            */
 	const char *control_socket; /* NULL: control__default_path(pin_path); "none"   */
 	bool mode_set, verbose;
@@ -66,6 +68,7 @@ struct agent {
 	const struct run_opts *o;
 	struct rec_pipeline *pl;
 	struct flows *flows;
+	struct metrics *metrics;
 	struct links *links;
 	struct filewatch *watch; /* the policy file */
 	__u64 last_walk_ns;
@@ -123,6 +126,8 @@ static void merge_config(struct run_opts *o, const struct ward_config *c)
 		o->interval_ms = c->flow_interval_ms;
 	if (!o->control_socket)
 		o->control_socket = c->control_socket;
+	if (!o->metrics)
+		o->metrics = c->metrics;
 	if (!o->verbose && c->log_level >= 0)
 		log_set_level(c->log_level);
 }
@@ -143,6 +148,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, struct ward_con
 		{ "rl-size", required_argument, NULL, 'L' },
 		{ "traffic-interval", required_argument, NULL, 'T' },
 		{ "flow-interval", required_argument, NULL, 'I' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "control-socket", required_argument, NULL, 'S' },
 		{},
@@ -230,6 +236,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, struct ward_con
 				return -1;
 			o->traffic_s = n;
 			break;
+		case 'M':
+			o->metrics = optarg;
+			break;
 		case 'I':
 			if (num_opt("flow-interval", optarg, 10, 60000, &n))
 				return -1;
@@ -269,7 +278,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, struct ward_con
 		fprintf(stderr, "usage: ward run [--config FILE] --policy FILE --interface NAME|GLOB [--interface NAME|GLOB]... "
 				"[--pin-path DIR] [--xdp-mode native|generic|auto] [--max-rules N] [--ct-size N]\n"
 				"       [--failsafe \"tcp/22 from CIDR\"]... [--flows SINK|none]... [--rl-size N]\n"
-				"       [--traffic-interval SECONDS] [--flow-interval MS] [--control-socket PATH|none]\n"
+				"       [--traffic-interval SECONDS] [--flow-interval MS] [--metrics ADDR:PORT] [--control-socket PATH|none]\n"
 				"       (--policy and --interface may come from the config file)\n");
 		return -1;
 	}
@@ -696,6 +705,9 @@ static void close_records(struct agent *a, const char *why)
 {
 	char who[64];
 
+	/* the metrics thread reads the pipeline's counters: it goes first */
+	metrics__stop(a->metrics);
+	a->metrics = NULL;
 	if (a->flows) {
 		actor(who, sizeof(who), why);
 		flows__tick(a->flows);
@@ -762,6 +774,19 @@ int cmd_run(int argc, char **argv)
 		ward__close(&a.w);
 		err = err == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 		goto out;
+	}
+	if (o.metrics) {
+		struct metrics_source ms = { .pin_path = o.pin_path, .pl = a.pl };
+
+		a.metrics = metrics__start(o.metrics, &ms, why, sizeof(why));
+		if (!a.metrics) {
+			pr_warn("--metrics: %s\n", why);
+			close_records(&a, "error");
+			ward__close(&a.w);
+			err = EXIT_RUNTIME;
+			goto out;
+		}
+		pr_info("metrics on http://%s/metrics\n", o.metrics);
 	}
 	if (a.flows) {
 		actor(who, sizeof(who), "start");

@@ -13,7 +13,7 @@
 #include "cmd.h"
 #include "loader.h"
 #include "log.h"
-#include "pins.h"
+#include "mapread.h"
 #include "verdict.h"
 
 static const char *const dir_names[WARD_DIR_MAX] = { "ingress", "egress" };
@@ -49,38 +49,18 @@ usage:
 	return -1;
 }
 
-/* Sum a per-CPU counter. */
-static int counter_read(int fd, __u32 idx, struct ward_counter *ret)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	struct ward_counter *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
-	int err = 0;
-
-	memset(ret, 0, sizeof(*ret));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &idx, v))
-		err = -errno;
-	for (int i = 0; !err && i < ncpu; i++) {
-		ret->packets += v[i].packets;
-		ret->bytes += v[i].bytes;
-	}
-	free(v);
-	return err;
-}
-
 static json_t *counter_json(int fd, __u32 idx)
 {
 	struct ward_counter c;
 
-	(void)counter_read(fd, idx, &c);
+	(void)mapread_counter(fd, idx, &c);
 	return json_pack("{s:I,s:I}", "packets", (json_int_t)c.packets, "bytes",
 			 (json_int_t)c.bytes);
 }
 
 static json_t *verdicts_json(const char *pin)
 {
-	int fd = pin_open(pin, "ward_verdicts");
+	int fd = mapread_open(pin, "ward_verdicts");
 	json_t *o = json_object();
 
 	for (int d = 0; fd >= 0 && d < WARD_DIR_MAX; d++) {
@@ -96,38 +76,16 @@ static json_t *verdicts_json(const char *pin)
 	return o;
 }
 
-static int read_active(const char *pin, __u32 *slot, struct ward_cfg *cfg)
-{
-	int afd = pin_open(pin, "ward_active"), cfd = pin_open(pin, "ward_cfg"), err = 0;
-	__u32 zero = 0;
-
-	if (afd < 0 || cfd < 0)
-		err = afd < 0 ? afd : cfd;
-	else if (bpf_map_lookup_elem(afd, &zero, slot) || bpf_map_lookup_elem(cfd, slot, cfg))
-		err = -errno;
-	if (afd >= 0)
-		close(afd);
-	if (cfd >= 0)
-		close(cfd);
-	return err;
-}
-
 static json_t *policy_json(const char *pin, bool *loaded)
 {
-	int fd = pin_open(pin, "ward_meta");
 	struct ward_cfg cfg = {};
 	struct ward_meta m = {};
 	char sha[65];
-	__u32 zero = 0, slot = 0;
+	__u32 slot = 0;
 
 	*loaded = false;
-	if (fd < 0)
+	if (mapread_meta(pin, &m) || mapread_active(pin, &slot, &cfg))
 		return json_null();
-	if (bpf_map_lookup_elem(fd, &zero, &m) || read_active(pin, &slot, &cfg)) {
-		close(fd);
-		return json_null();
-	}
-	close(fd);
 	*loaded = cfg.loaded;
 	for (int i = 0; i < 32; i++)
 		snprintf(sha + 2 * i, 3, "%02x", m.sha256[i]);
@@ -140,27 +98,9 @@ static json_t *policy_json(const char *pin, bool *loaded)
 			 act_names[cfg.default_action[WARD_DIR_EGRESS] & 1]);
 }
 
-/* Is the pinned XDP link of this interface still attached? */
-static bool xdp_link_live(const char *pin, const char *ifname)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	char name[64];
-	int fd;
-	bool live;
-
-	snprintf(name, sizeof(name), PIN_XDP_LINK "%s", ifname);
-	fd = pin_open(pin, name);
-	if (fd < 0)
-		return false;
-	live = !bpf_obj_get_info_by_fd(fd, &info, &len) && info.xdp.ifindex != 0;
-	close(fd);
-	return live;
-}
-
 static json_t *ifaces_json(const char *pin, int *nlive)
 {
-	int fd = pin_open(pin, "ward_ifaces");
+	int fd = mapread_open(pin, "ward_ifaces");
 	json_t *a = json_array();
 	struct ward_iface v;
 
@@ -170,7 +110,7 @@ static json_t *ifaces_json(const char *pin, int *nlive)
 
 		if (bpf_map_lookup_elem(fd, &i, &v) || !v.ifindex)
 			continue;
-		live = xdp_link_live(pin, v.name);
+		live = mapread_xdp_link_live(pin, v.name);
 		*nlive += live;
 		json_array_append_new(
 			a, json_pack("{s:s,s:i,s:s,s:b,s:b}", "name", v.name, "ifindex",
@@ -209,29 +149,14 @@ static void print_verdicts_text(json_t *v)
 	}
 }
 
-/* Entries and capacity of the pinned conntrack table. */
 /* Entries in use of a hash map (conntrack, rate-limit buckets). */
 static json_t *usage_json(const char *pin, const char *map)
 {
-	int fd = pin_open(pin, map);
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	__u8 k[64], prev[64];
-	size_t n = 0;
+	uint64_t n, cap;
 
-	if (fd < 0)
+	if (mapread_usage(pin, map, &n, &cap))
 		return json_null();
-	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.key_size > sizeof(k)) {
-		close(fd);
-		return json_null();
-	}
-	while (!bpf_map_get_next_key(fd, n ? prev : NULL, k) && n < info.max_entries) {
-		memcpy(prev, k, info.key_size);
-		n++;
-	}
-	close(fd);
-	return json_pack("{s:I,s:I}", "entries", (json_int_t)n, "capacity",
-			 (json_int_t)info.max_entries);
+	return json_pack("{s:I,s:I}", "entries", (json_int_t)n, "capacity", (json_int_t)cap);
 }
 
 static void print_usage(const char *what, const char *unit, json_t *u)
@@ -245,7 +170,7 @@ static void print_usage(const char *what, const char *unit, json_t *u)
 /* Flow events the datapath could not hand over (ward_ev_lost). */
 static json_t *events_lost_json(const char *pin)
 {
-	int fd = pin_open(pin, "ward_ev_lost");
+	int fd = mapread_open(pin, "ward_ev_lost");
 	json_int_t events = 0, unagg = 0;
 
 	if (fd < 0)
@@ -253,7 +178,7 @@ static json_t *events_lost_json(const char *pin)
 	for (__u32 k = 0; k < WARD_EV_MAX; k++) {
 		struct ward_counter c;
 
-		if (counter_read(fd, k, &c))
+		if (mapread_counter(fd, k, &c))
 			continue;
 		if (k == WARD_EV_LOST_AGG_FULL)
 			unagg += c.bytes;
@@ -318,8 +243,8 @@ int cmd_status(int argc, char **argv)
 
 static json_t *rules_json(const char *pin, __u32 slot, __u32 nrules)
 {
-	int ifd = pin_open(pin, "ward_rule_ids"), sfd = pin_open(pin, "ward_rule_stats");
-	int lfd = pin_open(pin, "ward_rl_drops");
+	int ifd = mapread_open(pin, "ward_rule_ids"), sfd = mapread_open(pin, "ward_rule_stats");
+	int lfd = mapread_open(pin, "ward_rl_drops");
 	json_t *a = json_array();
 
 	for (__u32 i = 0; ifd >= 0 && sfd >= 0 && i < nrules; i++) {
@@ -351,7 +276,7 @@ static json_t *rules_json(const char *pin, __u32 slot, __u32 nrules)
 
 static json_t *defaults_json(const char *pin, __u32 slot)
 {
-	int sfd = pin_open(pin, "ward_rule_stats");
+	int sfd = mapread_open(pin, "ward_rule_stats");
 	json_t *o = json_object();
 
 	for (int d = 0; sfd >= 0 && d < WARD_DIR_MAX; d++)
@@ -373,20 +298,15 @@ int cmd_stats(int argc, char **argv)
 	struct common_opts o = {};
 	struct ward_meta m = {};
 	struct ward_cfg cfg = {};
-	__u32 slot = 0, zero = 0;
+	__u32 slot = 0;
 	json_t *out, *rules;
-	int fd;
 
 	if (parse_common(argc, argv, &o, "stats"))
 		return EXIT_USAGE;
-	fd = pin_open(o.pin_path, "ward_meta");
-	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &m) || read_active(o.pin_path, &slot, &cfg)) {
+	if (mapread_meta(o.pin_path, &m) || mapread_active(o.pin_path, &slot, &cfg)) {
 		fprintf(stderr, "ward stats: nothing pinned under %s\n", o.pin_path);
-		if (fd >= 0)
-			close(fd);
 		return EXIT_RUNTIME;
 	}
-	close(fd);
 	rules = rules_json(o.pin_path, slot, m.nrules);
 	out = json_pack("{s:s,s:I,s:o,s:o,s:o}", "policy", m.name, "revision",
 			(json_int_t)m.revision, "rules", rules, "defaults",
