@@ -142,7 +142,7 @@ demo: deps all
 bench: deps all
 	$(Q)./tests/bench/run.sh
 
-DOCS := README.md docs/architecture.md docs/policy.md docs/operations.md docs/flow-records.md \
+DOCS := README.md docs/architecture.md docs/policy.md docs/operations.md docs/flow-records.md docs/metrics.md \
 	docs/threat-model.md docs/benchmarks.md
 install: all
 	install -D -m 0755 $(BUILD)/ward $(DESTDIR)$(PREFIX)/sbin/ward
