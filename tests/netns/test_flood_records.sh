@@ -113,7 +113,7 @@ check "no record and no event lost" test "$LOST" = 0 -a "$UNAGG" = 0
 # plus its first packet and its remainder
 check "records bounded by keys x (intervals + 2), not by packets" test "$NREC" -le $((SOURCES * 4)) -a "$NREC" -ge "$SOURCES"
 check "one record per key at least: every source is named" test "$(sum_py deny 'len({r["src_endpoint"]["ip"] for r in R if r.get("metadata", {}).get("event_code") == "refuse" and r["src_endpoint"]["ip"].startswith("198.51")})')" -ge "$SOURCES"
-check "the records are valid OCSF" "$ROOT/../shared/tools/ocsf-check" "$TMP/deny.json"
+check "the records are valid OCSF" "$ROOT/tests/lib/ocsf-check" "$TMP/deny.json"
 
 # ---- rate-limited flood -----------------------------------------------------------
 run_flood '{ "version": 1, "name": "flood-rl", "revision": 1,

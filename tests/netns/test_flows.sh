@@ -143,7 +143,7 @@ py() { # python code reading records from $FLOWS (list `R`) and ward stats (dict
 	$1
 	EOF
 }
-check "the file is valid OCSF (ocsf-check)" "$ROOT/../shared/tools/ocsf-check" "$FLOWS"
+check "the file is valid OCSF (ocsf-check)" "$ROOT/tests/lib/ocsf-check" "$FLOWS"
 check "sequence numbers run 1..n without a gap" py '
 seq = [r["metadata"]["sequence"] for r in R]
 sys.exit(seq != list(range(1, len(R) + 1)))'

@@ -384,7 +384,13 @@ for fam in 4 6; do
 		"sleep 8 | socat -u - TCP${fam}:$dst:7000,sourceport=4555$fam,reuseaddr" 2>>"$LAB_DIR/probes.log" &
 	LAB_PIDS+=($!)
 done
-sleep 1
+# both connections established (and their handshakes counted) before the
+# errors are sent, so the pass_ct count below is theirs alone
+for ((i = 0; i < 50; i++)); do
+	[ "$(nsenter --net="/run/netns/$NS_NODE" -- ss -Htn state established '( sport = :45554 or sport = :45556 )' | wc -l)" -ge 2 ] && break
+	sleep 0.1
+done
+sleep 0.5
 check "wire: ICMP error quoting a tracked flow passes as related (IPv4)" hostile_port icmp-err-v4 45554 pass_ct
 check "wire: ICMPv6 error quoting a tracked flow passes as related (IPv6)" hostile_port icmp-err-v6 45556 pass_ct
 check "wire: ICMP error quoting no tracked flow is dropped (IPv4)" hostile_port icmp-err-v4 45999 drop_default

@@ -7,7 +7,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 TOOL=$BUILD/tests/rec_tool
-OCSF_CHECK=${OCSF_CHECK:-../shared/tools/ocsf-check}
+OCSF_CHECK=${OCSF_CHECK:-tests/lib/ocsf-check}
 pass=0 fail=0
 ok()  { pass=$((pass + 1)); echo "ok   $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
