@@ -51,7 +51,7 @@ DEB_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 	    libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libcmocka-dev iproute2 \
 	    iputils-ping socat nftables python3 python3-scapy gcc-multilib \
 	    xdp-tools procps kmod util-linux libclang-rt-14-dev valgrind \
-	    rsyslog nfdump tshark systemd libmicrohttpd-dev prometheus
+	    rsyslog nfdump tshark systemd libmicrohttpd-dev prometheus time
 deps:
 	$(Q)./tests/lib/deps.sh $(DEB_PKGS)
 

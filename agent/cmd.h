@@ -21,6 +21,8 @@ int cmd_check(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
+int cmd_suggest(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_confirm(int argc, char **argv);
 

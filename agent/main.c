@@ -26,6 +26,8 @@ static const struct {
 	{ "flows", cmd_flows, "flow records, readable: [--file PATH] [--follow] [--verdict V] [--json]" },
 	{ "apply", cmd_apply, "change the running agent's policy: apply POLICY [--confirm-within S]" },
 	{ "confirm", cmd_confirm, "keep the policy of apply --confirm-within (else it rolls back)" },
+	{ "suggest", cmd_suggest, "a policy from observed flow records: suggest --flows FILE... [--policy CURRENT]" },
+	{ "replay", cmd_replay, "flows a candidate policy would change: replay POLICY --flows FILE..." },
 	{ "detach", cmd_detach, "remove programs, links and pins" },
 	{ "version", cmd_version, "print the version" },
 };
