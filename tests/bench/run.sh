@@ -10,6 +10,7 @@
 #   BENCH_FLOOD_ROUNDS=N veth flood rounds (default 5)
 #   BENCH_MAX_RULES=N    largest policy (default 100000)
 #   BENCH_ONLY="control packet flood records"   a subset of the sections
+#                        ("suggest" adds ward suggest/replay on 10M records)
 #   BENCH_UPDATE_DOCS=1  also copy the plots to docs/img/ and the tables
 #                        into docs/benchmarks.md (between its markers)
 set -euo pipefail
@@ -138,6 +139,18 @@ if want control; then
 fi
 if want packet; then
 	./build/bench/bench_policy packet "$rounds" "$max" "$tsv" | tee -a "$md"
+fi
+# ward suggest / replay on 10M records: opt-in (BENCH_ONLY=suggest), the
+# generator alone takes minutes; BENCH_SUGGEST_RECORDS sizes it
+if want suggest; then
+	{
+		echo "## ward suggest and ward replay on a day of records"
+		echo
+		echo '```'
+		./tests/bench/suggest_bench.sh "${BENCH_SUGGEST_RECORDS:-10000000}" 2>&1
+		echo '```'
+		echo
+	} >>"$md"
 fi
 if want records; then
 	make -s build/tests/rec_tool
