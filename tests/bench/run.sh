@@ -11,6 +11,7 @@
 #   BENCH_MAX_RULES=N    largest policy (default 100000)
 #   BENCH_ONLY="control packet flood records"   a subset of the sections
 #                        ("suggest" adds ward suggest/replay on 10M records)
+#   BENCH_APPEND=1       append to build/bench/results.* instead of starting over
 #   BENCH_UPDATE_DOCS=1  also copy the plots to docs/img/ and the tables
 #                        into docs/benchmarks.md (between its markers)
 set -euo pipefail
@@ -39,7 +40,9 @@ OUT=build/bench
 md=$OUT/results.md
 tsv=$OUT/results.tsv
 mkdir -p "$OUT"
-: >"$tsv"
+# BENCH_APPEND=1: add the sections run now to the results already there
+# (a run that stopped half way is completed without redoing the rest)
+[ "${BENCH_APPEND:-0}" = 1 ] || : >"$tsv"
 want() { [[ " $only " == *" $1 "* ]]; }
 
 AGENT_NS=
@@ -108,7 +111,7 @@ agent_rss() {
 sizes=()
 for n in 1000 10000 100000; do [ "$n" -le "$max" ] && sizes+=("$n"); done
 
-{
+[ "${BENCH_APPEND:-0}" = 1 ] || {
 	echo "# Ward benchmark results"
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%MZ) · kernel $(uname -r) · $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)) · $(free -g | awk '/^Mem/ { print $2 }') GiB"
