@@ -17,7 +17,7 @@ BPFTOOL  ?= bpftool
 CC       ?= gcc
 PREFIX   ?= /usr/local
 
-PKGS     := libbpf libelf zlib libnl-3.0 libnl-route-3.0 jansson libcrypto libmicrohttpd
+PKGS     := libbpf libelf zlib libnl-3.0 libnl-route-3.0 jansson libcrypto libssl libmicrohttpd
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -51,7 +51,7 @@ DEB_PKGS := clang llvm gcc make pkg-config bpftool libbpf-dev libelf-dev zlib1g-
 	    libnl-3-dev libnl-route-3-dev libjansson-dev libssl-dev libcmocka-dev iproute2 \
 	    iputils-ping socat nftables python3 python3-scapy gcc-multilib \
 	    xdp-tools procps kmod util-linux libclang-rt-14-dev valgrind \
-	    rsyslog nfdump tshark systemd libmicrohttpd-dev prometheus time
+	    rsyslog nfdump tshark systemd libmicrohttpd-dev prometheus time rsyslog-openssl vagrant ansible-core python3-yaml
 deps:
 	$(Q)./tests/lib/deps.sh $(DEB_PKGS)
 
@@ -143,6 +143,7 @@ bench: deps all
 	$(Q)./tests/bench/run.sh
 
 DOCS := README.md docs/architecture.md docs/policy.md docs/operations.md docs/flow-records.md docs/metrics.md \
+	docs/rollout.md docs/fleet.md docs/tls.md \
 	docs/threat-model.md docs/benchmarks.md
 install: all
 	install -D -m 0755 $(BUILD)/ward $(DESTDIR)$(PREFIX)/sbin/ward

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include "cmd.h"
 #include "policy.h"
+#include "config.h"
 
 static json_t *diags_json(const struct diags *d, const char *file)
 {
@@ -23,10 +24,31 @@ static json_t *diags_json(const struct diags *d, const char *file)
 	return a;
 }
 
+/* ward check --config FILE: the agent's config file, checked like ward run does. */
+static int check_config(const char *file)
+{
+	struct ward_config cfg;
+	struct diags d = {};
+	int err;
+
+	config__init(&cfg);
+	err = config__parse_file(file, &cfg, &d);
+	diags__print(&d, file, stderr);
+	diags__free(&d);
+	config__free(&cfg);
+	if (err) {
+		fprintf(stderr, "ward check: %s: invalid config\n", file);
+		return EXIT_INVALID;
+	}
+	printf("%s: valid config\n", file);
+	return EXIT_OK;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option lo[] = { { "json", no_argument, NULL, 'j' },
 					    { "max-rules", required_argument, NULL, 'R' },
+					    { "config", required_argument, NULL, 'C' },
 					    {} };
 	struct compile_limits lim = {};
 	struct compiled c = {};
@@ -41,6 +63,8 @@ int cmd_check(int argc, char **argv)
 			json = true;
 		else if (opt == 'R')
 			lim.max_rules = strtoul(optarg, NULL, 10);
+		else if (opt == 'C')
+			return optind == argc ? check_config(optarg) : EXIT_USAGE;
 		else
 			goto usage;
 	}

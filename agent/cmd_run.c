@@ -17,6 +17,7 @@
 #include "log.h"
 #include "ct_gc.h"
 #include "flows.h"
+#include "ktime.h"
 #include "metrics.h"
 #include "rl_gc.h"
 #include "links.h"
@@ -541,12 +542,10 @@ static void collect(struct agent *a)
 {
 	size_t cap = map_cap(&a->w, "ward_ct"), rl_cap = map_cap(&a->w, "ward_rl"), rl_live = 0;
 	struct ct_gc_stats st = {};
-	struct timespec ts;
 	int err;
 
 	err = ct_gc__run(ward__map_fd(&a->w, "ward_ct"), cap, &st, a->flows ? walk_fn : NULL, a);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	a->last_walk_ns = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	a->last_walk_ns = ward_ktime_ns(); /* compared with conntrack times */
 	if (err)
 		pr_warn("conntrack gc: %s, ignoring\n", strerror(-err));
 	else if (st.live * 10 > cap * 9)

@@ -160,6 +160,9 @@ static const char *iface_pattern_why(const char *s)
 			if (!s[i + 1])
 				return "ends with a lone backslash";
 			i++;
+			ch = s[i]; /* an escaped character is still a character of the name */
+			if (ch == '/' || ch == ':' || isspace(ch) || iscntrl(ch))
+				return "interface names hold no '/', ':', whitespace or control characters";
 			minlen++;
 		} else if (ch == '[') {
 			size_t j = bracket_end(s + i + 1, &why);
@@ -270,6 +273,7 @@ static const struct {
 	{ "syslog+tcp://", true, " format " },
 	{ "ipfix+udp://", true, " template domain " },
 	{ "ipfix+tcp://", true, " template domain " },
+	{ "syslog+tls://", true, " format ca cert key name tls " },
 };
 
 static const char *check_hostport(const char *s)
@@ -358,6 +362,13 @@ static const char *check_sink(const char *spec, char *buf, size_t len)
 		if (hlen - plen >= sizeof(hp))
 			return "the host is empty or too long";
 		snprintf(hp, sizeof(hp), "%.*s", (int)(hlen - plen), spec + plen);
+		/* TLS syslog has a default port (6514, RFC 5425) */
+		if (!strcmp(sink_kinds[k].prefix, "syslog+tls://")) {
+			const char *after = hp[0] == '[' ? strchr(hp, ']') : hp;
+
+			if (after && !strchr(after, ':') && strlen(hp) + 6 < sizeof(hp))
+				strcat(hp, ":6514");
+		}
 		why = check_hostport(hp);
 		if (why)
 			return why;

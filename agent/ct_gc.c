@@ -9,13 +9,11 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include "ct_gc.h"
+#include "ktime.h"
 
 static __u64 mono_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* the clock of bpf_ktime_get_ns */
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return ward_ktime_ns(); /* the clock of bpf_ktime_get_ns, even in a time namespace */
 }
 
 int ct_gc__run(int fd, size_t cap, struct ct_gc_stats *st, ct_gc_fn fn, void *arg)

@@ -18,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "flows.h"
+#include "ktime.h"
 #include "log.h"
 
 struct view {
@@ -57,7 +58,7 @@ static __u64 clock_ns(clockid_t id)
 /* Event times are CLOCK_MONOTONIC; records carry wall-clock epoch ms. */
 static __u64 mono_to_ms(__u64 mono_ns)
 {
-	__u64 off = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+	__u64 off = clock_ns(CLOCK_REALTIME) - ward_ktime_ns();
 
 	return (mono_ns + off) / 1000000ull;
 }
@@ -226,7 +227,7 @@ static int on_event(void *ctx, void *data, size_t size)
 /* The remainder of aggregates idle for two intervals: sent, key freed. */
 static void flush_aggregates(struct flows *f)
 {
-	__u64 now = clock_ns(CLOCK_MONOTONIC), idle = 2ull * f->interval_ms * 1000000ull;
+	__u64 now = ward_ktime_ns(), idle = 2ull * f->interval_ms * 1000000ull;
 	struct ward_agg_key k, prev, *done = NULL;
 	size_t ndone = 0, cap = 0;
 	struct ward_agg_val v;

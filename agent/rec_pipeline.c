@@ -44,7 +44,7 @@
 				* per record would cost more than the record */
 
 struct upstream_loss {
-	char where[32];
+	char where[96]; /* "datapath: aggregation table full, N denied/limited packets unrecorded" */
 	uint64_t n;
 };
 

@@ -147,6 +147,8 @@ struct sink *sink_ipfix_open(const char *host, const char *port, enum sink_trans
  *   file:PATH[,max_bytes=N][,max_age=SECONDS][,keep=N][,gzip=0|1][,format=ecs]
  *   syslog+udp://HOST:PORT[,format=ecs]     syslog+tcp://HOST:PORT
  *   ipfix+udp://HOST:PORT[,template=SECONDS][,domain=N]   ipfix+tcp://HOST:PORT
+ *   syslog+tls://HOST[:PORT],ca=PEM,cert=PEM,key=PEM[,name=NAME][,tls=1.2][,format=ecs]
+ *     (RFC 5425, port 6514 by default, TLS 1.3 unless tls=1.2; docs/tls.md)
  * IPv6 hosts in brackets. NULL on error, with the reason in err.
  */
 struct sink *sink_open_spec(const char *spec, char *err, size_t errlen);

@@ -9,13 +9,11 @@
 #include <time.h>
 #include <bpf/bpf.h>
 #include "rl_gc.h"
+#include "ktime.h"
 
 static __u64 now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return ward_ktime_ns(); /* the datapath's clock, even in a time namespace */
 }
 
 /* Every arrival time in the past: the bucket is full again. A tick of

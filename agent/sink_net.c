@@ -39,6 +39,9 @@ static void snet_fail(struct snet *n, const char *what, int err)
 	if (!n->warned)
 		pr_warn("%s %s: %s; retrying in the background\n", what, n->peer, strerror(err));
 	n->warned = true;
+	if (n->layer_on)
+		n->layer->stop(n->lctx, false);
+	n->layer_on = false;
 	if (n->fd >= 0)
 		close(n->fd);
 	n->fd = -1;
@@ -70,6 +73,27 @@ static void snet_drop_partial(struct snet *n)
 		n->off = n->len = n->usent = n->nunits = 0;
 }
 
+/* A connection failed or went away. An authentication failure (the layer
+ * said why) is no glitch to ride out: what waits was meant for a verified
+ * peer only, so it is dropped (counted lost), records are refused until a
+ * handshake succeeds, and the next try is at the longest backoff. */
+static void snet_lost(struct snet *n, const char *what, int err)
+{
+	if (err != EKEYREJECTED) {
+		snet_fail(n, what, err);
+		snet_drop_partial(n);
+		return;
+	}
+	for (size_t i = n->usent; i < n->nunits; i++)
+		if (!n->units[i].per_conn)
+			n->dropped += n->units[i].nrec;
+	n->off = n->len = n->usent = n->nunits = 0;
+	n->refusing = true;
+	n->warned = true; /* logged by the layer */
+	n->backoff_ms = SNET_BACKOFF_MAX_MS;
+	snet_fail(n, what, err);
+}
+
 static void snet_up(struct snet *n)
 {
 	n->state = SNET_UP;
@@ -77,8 +101,42 @@ static void snet_up(struct snet *n)
 	if (n->warned)
 		pr_info("connected to %s\n", n->peer);
 	n->warned = false;
+	n->refusing = false;
 	if (n->transport == SINK_TCP && n->on_up)
 		n->on_up(n->ctx);
+}
+
+/* HANDSHAKE: one step of the layer's, no wait. */
+static void snet_handshake(struct snet *n)
+{
+	int rc = n->layer->handshake(n->lctx, &n->want);
+
+	if (rc > 0)
+		snet_up(n);
+	else if (rc < 0)
+		snet_lost(n, "handshake with", -rc);
+	else if (n->now_ms - n->connect_ms > SNET_CONNECT_TIMEOUT_MS)
+		snet_lost(n, "handshake with", ETIMEDOUT);
+}
+
+/* TCP is connected: up, or the layer's handshake first. */
+static void snet_established(struct snet *n)
+{
+	int rc;
+
+	if (!n->layer) {
+		snet_up(n);
+		return;
+	}
+	rc = n->layer->start(n->lctx, n->fd);
+	if (rc) {
+		snet_lost(n, "handshake with", -rc);
+		return;
+	}
+	n->layer_on = true;
+	n->state = SNET_HANDSHAKE;
+	n->connect_ms = n->now_ms;
+	snet_handshake(n);
 }
 
 static void snet_connect(struct snet *n)
@@ -97,7 +155,7 @@ static void snet_connect(struct snet *n)
 	if (n->transport == SINK_TCP)
 		(void)setsockopt(n->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (!connect(n->fd, a->ai_addr, a->ai_addrlen)) {
-		snet_up(n);
+		snet_established(n);
 		return;
 	}
 	if (errno != EINPROGRESS) {
@@ -125,7 +183,7 @@ static void snet_check_connect(struct snet *n)
 	if (err)
 		snet_fail(n, "connect to", err);
 	else
-		snet_up(n);
+		snet_established(n);
 }
 
 int snet_open(struct snet *n, const char *host, const char *port, enum sink_transport t,
@@ -216,6 +274,8 @@ static int snet_unit_room(struct snet *n)
 
 char *snet_reserve(struct snet *n, size_t len)
 {
+	if (n->refusing)
+		return NULL;
 	if (n->cap - n->len < len)
 		snet_compact(n);
 	if (n->cap - n->len < len || snet_unit_room(n))
@@ -262,30 +322,32 @@ static void snet_check_peer(struct snet *n)
 
 	if (poll(&p, 1, 0) <= 0)
 		return;
-	r = recv(n->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+	r = n->layer ? n->layer->recv(n->lctx, scratch, sizeof(scratch))
+		     : recv(n->fd, scratch, sizeof(scratch), MSG_DONTWAIT);
 	if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR)))
 		return;
-	snet_fail(n, "connection to", r == 0 ? ECONNRESET : errno);
-	snet_drop_partial(n);
+	snet_lost(n, "connection to", r == 0 ? ECONNRESET : errno);
 }
 
 void snet_flush(struct snet *n)
 {
 	if (n->state == SNET_CONNECTING)
 		snet_check_connect(n);
+	if (n->state == SNET_HANDSHAKE)
+		snet_handshake(n);
 	/* a collector that closed its end would take one more batch into
 	 * nowhere: look before sending */
 	if (n->state == SNET_UP && n->off < n->len)
 		snet_check_peer(n);
 	while (n->state == SNET_UP && n->off < n->len) {
-		ssize_t w = send(n->fd, n->buf + n->off, n->len - n->off,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		ssize_t w = n->layer ? n->layer->send(n->lctx, n->buf + n->off, n->len - n->off)
+				     : send(n->fd, n->buf + n->off, n->len - n->off,
+					    MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (w < 0) {
 			if (errno == EAGAIN || errno == EINTR)
 				break;
-			snet_fail(n, "send to", errno);
-			snet_drop_partial(n);
+			snet_lost(n, "send to", errno);
 			break;
 		}
 		n->off += w;
@@ -331,14 +393,17 @@ void snet_finish(struct snet *n, unsigned linger_ms, struct sink *s)
 			snet_connect(n);
 		}
 		for (;;) {
-			struct pollfd p = { .fd = n->fd, .events = POLLOUT };
+			struct pollfd p = { .fd = n->fd,
+					    .events = n->state == SNET_HANDSHAKE ? n->want : POLLOUT };
 			uint64_t now = mono_ms();
 
 			n->now_ms = now;
 			snet_flush(n);
 			if (n->off == n->len || n->state == SNET_DOWN || now >= deadline)
 				break;
-			(void)poll(&p, 1, (int)(deadline - now));
+			/* a handshake may also wait for time to pass: look again soon */
+			(void)poll(&p, 1, n->state == SNET_HANDSHAKE && deadline - now > 100
+						  ? 100 : (int)(deadline - now));
 		}
 		for (size_t i = n->usent; i < n->nunits; i++)
 			n->dropped += n->units[i].nrec;
@@ -352,6 +417,9 @@ void snet_finish(struct snet *n, unsigned linger_ms, struct sink *s)
 
 void snet_close(struct snet *n)
 {
+	if (n->layer_on)
+		n->layer->stop(n->lctx, true);
+	n->layer_on = false;
 	if (n->fd >= 0)
 		close(n->fd);
 	n->fd = -1;

@@ -20,11 +20,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "record.h"
 
-enum snet_state { SNET_DOWN, SNET_CONNECTING, SNET_UP };
+/* HANDSHAKE: TCP is up, the layer's handshake (TLS) is not done yet. */
+enum snet_state { SNET_DOWN, SNET_CONNECTING, SNET_HANDSHAKE, SNET_UP };
+
+/*
+ * An optional layer over the TCP stream (TLS: sink_tls.c). snet keeps the
+ * one connection, backoff and buffer logic; the layer adds a handshake
+ * after connect and carries the bytes. Functions fail with -1 (or a
+ * negative errno) and errno; EAGAIN means "later". EKEYREJECTED means
+ * authentication failed (a certificate, a name, a protocol version): the
+ * layer has logged why; snet drops what waits (counted lost) and refuses
+ * records until a later handshake succeeds (tried at the longest backoff).
+ */
+struct snet_layer {
+	/* TCP connected on fd: begin (0 or -errno). */
+	int (*start)(void *ctx, int fd);
+	/* Advance the handshake: 1 done, 0 not yet (*events: what fd must
+	 * become for progress, POLLIN or POLLOUT), -errno failed. */
+	int (*handshake)(void *ctx, short *events);
+	ssize_t (*send)(void *ctx, const void *p, size_t len);
+	ssize_t (*recv)(void *ctx, void *p, size_t len);
+	/* The connection goes (fd still open): release it; clean: say goodbye
+	 * (TLS close_notify), without waiting. */
+	void (*stop)(void *ctx, bool clean);
+};
 
 /* A queued unit: where it ends in the buffer, how many records it holds. */
 struct snet_unit {
@@ -54,6 +78,11 @@ struct snet {
 
 	void (*on_up)(void *ctx); /* TCP connected: queue what goes first */
 	void *ctx;
+	const struct snet_layer *layer; /* NULL: plain TCP; set before snet_open */
+	void *lctx;
+	bool layer_on;            /* layer started on this fd, not stopped  */
+	short want;               /* HANDSHAKE: poll events it waits for    */
+	bool refusing;            /* authentication failed: records refused */
 	uint64_t dropped;         /* records of queued units lost, not yet accounted */
 };
 

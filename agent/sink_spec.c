@@ -6,6 +6,8 @@
  *   file:PATH[,max_bytes=N][,max_age=SECONDS][,keep=N][,gzip=0|1][,format=ecs]
  *   syslog+udp://HOST:PORT[,format=ecs]   syslog+tcp://HOST:PORT[,format=ecs]
  *   ipfix+udp://HOST:PORT[,template=SECONDS][,domain=N]   ipfix+tcp://...
+ *   syslog+tls://HOST[:PORT],ca=PEM,cert=PEM,key=PEM[,name=NAME][,tls=1.2][,format=ecs]
+ *     (RFC 5425, port 6514 by default, name defaults to HOST; docs/tls.md)
  * IPv6 hosts in brackets. Anything else (an unknown option, one given
  * twice, a number with a unit or out of range) is an error with a reason:
  * a typo in a flag must not become a silently different sink.
@@ -18,10 +20,11 @@
 #include <string.h>
 
 #include "record.h"
+#include "sink_tls.h"
 
 #define SPEC_MAX_AGE_S (10ull * 365 * 86400) /* ten years: anything longer is a typo */
 
-enum spec_kind { SPEC_STDOUT, SPEC_FILE, SPEC_SYSLOG, SPEC_IPFIX };
+enum spec_kind { SPEC_STDOUT, SPEC_FILE, SPEC_SYSLOG, SPEC_IPFIX, SPEC_SYSLOG_TLS };
 
 /* Options each kind takes, as bits of `seen`. */
 enum {
@@ -32,6 +35,11 @@ enum {
 	OPT_GZIP = 1 << 4,
 	OPT_TEMPLATE = 1 << 5,
 	OPT_DOMAIN = 1 << 6,
+	OPT_CA = 1 << 7,
+	OPT_CERT = 1 << 8,
+	OPT_KEY = 1 << 9,
+	OPT_NAME = 1 << 10,
+	OPT_TLS = 1 << 11,
 };
 
 static const struct {
@@ -40,7 +48,8 @@ static const struct {
 } options[] = {
 	{ "format", OPT_FORMAT },     { "max_bytes", OPT_MAX_BYTES }, { "max_age", OPT_MAX_AGE },
 	{ "keep", OPT_KEEP },	      { "gzip", OPT_GZIP },	      { "template", OPT_TEMPLATE },
-	{ "domain", OPT_DOMAIN },
+	{ "domain", OPT_DOMAIN },     { "ca", OPT_CA },		      { "cert", OPT_CERT },
+	{ "key", OPT_KEY },	      { "name", OPT_NAME },	      { "tls", OPT_TLS },
 };
 
 static const unsigned allowed[] = {
@@ -48,6 +57,7 @@ static const unsigned allowed[] = {
 	[SPEC_FILE] = OPT_FORMAT | OPT_MAX_BYTES | OPT_MAX_AGE | OPT_KEEP | OPT_GZIP,
 	[SPEC_SYSLOG] = OPT_FORMAT,
 	[SPEC_IPFIX] = OPT_TEMPLATE | OPT_DOMAIN,
+	[SPEC_SYSLOG_TLS] = OPT_FORMAT | OPT_CA | OPT_CERT | OPT_KEY | OPT_NAME | OPT_TLS,
 };
 
 struct spec {
@@ -59,6 +69,7 @@ struct spec {
 	struct file_sink_opts file;
 	unsigned template_s;
 	uint32_t domain;
+	struct tls_opts tls;
 };
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -89,8 +100,10 @@ static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-/* HOST:PORT or [V6HOST]:PORT. */
-static int parse_hostport(struct spec *sp, const char *s, char *err, size_t errlen)
+/* HOST:PORT or [V6HOST]:PORT; the port may be left out when there is a
+ * default (defport). */
+static int parse_hostport(struct spec *sp, const char *s, const char *defport, char *err,
+			  size_t errlen)
 {
 	const char *colon, *host = s;
 	size_t hlen;
@@ -99,22 +112,33 @@ static int parse_hostport(struct spec *sp, const char *s, char *err, size_t errl
 	if (*s == '[') {
 		const char *close = strchr(s, ']');
 
-		if (!close || close[1] != ':')
+		if (close && !close[1] && defport) {
+			host = s + 1;
+			hlen = (size_t)(close - host);
+			colon = NULL;
+		} else if (!close || close[1] != ':') {
 			return fail(err, errlen, "'%s': expected [IPV6]:PORT", s);
-		host = s + 1;
-		hlen = (size_t)(close - host);
-		colon = close + 1;
+		} else {
+			host = s + 1;
+			hlen = (size_t)(close - host);
+			colon = close + 1;
+		}
 	} else {
 		colon = strrchr(s, ':');
-		if (!colon)
+		if (!colon && defport)
+			hlen = strlen(s);
+		else if (!colon)
 			return fail(err, errlen, "'%s': expected HOST:PORT", s);
-		hlen = (size_t)(colon - s);
+		else
+			hlen = (size_t)(colon - s);
 		if (memchr(s, ':', hlen))
 			return fail(err, errlen, "'%s': IPv6 hosts go in brackets, e.g. [::1]:514", s);
 	}
 	if (!hlen || hlen >= sizeof(sp->host))
 		return fail(err, errlen, "'%s': the host is empty or too long", s);
-	if (parse_u64(colon + 1, 1, 65535, &port))
+	if (!colon)
+		port = strtoull(defport, NULL, 10);
+	else if (parse_u64(colon + 1, 1, 65535, &port))
 		return fail(err, errlen, "'%s': the port must be a number from 1 to 65535", s);
 	memcpy(sp->host, host, hlen);
 	sp->host[hlen] = '\0';
@@ -183,6 +207,20 @@ static int parse_option(struct spec *sp, char *opt, unsigned *seen, char *err, s
 				    UINT32_MAX);
 		sp->domain = (uint32_t)v;
 		return 0;
+	case OPT_CA:
+	case OPT_CERT:
+	case OPT_KEY:
+	case OPT_NAME:
+		if (!*val)
+			return fail(err, errlen, "option '%s' is empty", opt);
+		*(bit == OPT_CA ? &sp->tls.ca : bit == OPT_CERT ? &sp->tls.cert :
+		  bit == OPT_KEY ? &sp->tls.key : &sp->tls.name) = val;
+		return 0;
+	case OPT_TLS:
+		if (strcmp(val, "1.2") && strcmp(val, "1.3"))
+			return fail(err, errlen, "tls=%s: expected 1.2 (allow TLS 1.2) or 1.3", val);
+		sp->tls.allow_tls12 = !strcmp(val, "1.2");
+		return 0;
 	}
 	return fail(err, errlen, "unknown option '%s'", opt);
 }
@@ -199,6 +237,7 @@ static int parse_kind(struct spec *sp, char *head, char *err, size_t errlen)
 		{ "syslog+tcp://", SPEC_SYSLOG, SINK_TCP },
 		{ "ipfix+udp://", SPEC_IPFIX, SINK_UDP },
 		{ "ipfix+tcp://", SPEC_IPFIX, SINK_TCP },
+		{ "syslog+tls://", SPEC_SYSLOG_TLS, SINK_TCP },
 	};
 
 	if (!strcmp(head, "stdout")) {
@@ -219,10 +258,11 @@ static int parse_kind(struct spec *sp, char *head, char *err, size_t errlen)
 			sp->file.path = sp->target;
 			return 0;
 		}
-		return parse_hostport(sp, sp->target, err, errlen);
+		return parse_hostport(sp, sp->target,
+				      sp->kind == SPEC_SYSLOG_TLS ? TLS_SYSLOG_PORT : NULL, err, errlen);
 	}
 	return fail(err, errlen,
-		    "'%s': expected stdout, file:PATH, syslog+udp://, syslog+tcp://, ipfix+udp:// or ipfix+tcp://",
+		    "'%s': expected stdout, file:PATH, syslog+udp://, syslog+tcp://, syslog+tls://, ipfix+udp:// or ipfix+tcp://",
 		    head);
 }
 
@@ -243,6 +283,9 @@ static struct sink *open_spec(const struct spec *sp, const char *spec, char *err
 		break;
 	case SPEC_IPFIX:
 		s = sink_ipfix_open(sp->host, sp->port, sp->transport, sp->template_s, sp->domain);
+		break;
+	case SPEC_SYSLOG_TLS:
+		s = sink_syslog_tls_open(sp->host, sp->port, &sp->tls, sp->format);
 		break;
 	}
 	if (!s)
@@ -284,6 +327,10 @@ struct sink *sink_open_spec(const char *spec, char *err, size_t errlen)
 		}
 		if (parse_option(&sp, o, &seen, err, errlen))
 			goto out;
+	}
+	if (sp.kind == SPEC_SYSLOG_TLS && (!sp.tls.ca || !sp.tls.cert || !sp.tls.key)) {
+		fail(err, errlen, "'%s': syslog+tls:// needs ca=, cert= and key= (mutual TLS)", spec);
+		goto out;
 	}
 	s = open_spec(&sp, spec, err, errlen);
 out:

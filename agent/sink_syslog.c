@@ -30,6 +30,8 @@
  * - TCP (RFC 6587): octet-counting framing "LEN SP MSG", which survives
  *   any byte in MSG; frames are queued whole in a bounded buffer and sent
  *   non-blocking (sink_net.c); what does not fit is counted lost.
+ * - TLS (RFC 5425): the same frames in a mutually authenticated TLS
+ *   stream, the TLS layer of sink_tls.c over the same transport.
  */
 #include <stddef.h>
 #include <errno.h>
@@ -44,6 +46,7 @@
 #include "rec_json.h"
 #include "record.h"
 #include "sink_net.h"
+#include "sink_tls.h"
 
 /* rsyslog's default maxMessageSize (8k) and well above the 2048 octets
  * RFC 5426 3.2 says every receiver should take; IP fragments it. */
@@ -65,6 +68,7 @@ struct syslog_sink {
 	char ts_text[24];       /* "YYYY-MM-DDTHH:MM:SS"     */
 	char *scratch;          /* a record rendered again, shorter (UDP) */
 	uint64_t shortened;
+	struct tls_layer *tls;  /* syslog+tls:// (RFC 5425), else NULL */
 };
 
 static unsigned syslog_severity(const struct flow_record *r)
@@ -234,8 +238,11 @@ static int syslog_write(struct sink *s, const struct flow_record *r, const char 
 		return -1;
 	if (ss->net.transport == SINK_UDP)
 		return syslog_send_udp(ss, r, hdr, (size_t)hlen, json, len);
-	err = syslog_queue_tcp(ss, hdr, (size_t)hlen, json, len);
+	/* losses of earlier records first: the pipeline counts this one
+	 * written only after we return, so a loss of it (a flush below that
+	 * breaks the connection) is accounted at the next call or tick */
 	snet_account(&ss->net, s);
+	err = syslog_queue_tcp(ss, hdr, (size_t)hlen, json, len);
 	return err;
 }
 
@@ -259,6 +266,7 @@ static void syslog_close(struct sink *s)
 	if (!ss)
 		return;
 	snet_close(&ss->net);
+	tls_layer_free(ss->tls);
 	free(ss->scratch);
 	free(ss);
 }
@@ -271,10 +279,12 @@ static const struct sink_ops syslog_ops = {
 	.close = syslog_close,
 };
 
-struct sink *sink_syslog_open(const char *host, const char *port, enum sink_transport t,
-			      enum rec_format fmt)
+/* TLS (RFC 5425) is TCP's octet counting inside a TLS stream: tls != NULL. */
+static struct sink *syslog_open(const char *host, const char *port, enum sink_transport t,
+				const struct tls_opts *tls, enum rec_format fmt)
 {
 	struct syslog_sink *ss = calloc(1, sizeof(*ss));
+	const char *scheme = tls ? "tls" : t == SINK_TCP ? "tcp" : "udp";
 	char err[512];
 
 	if (!ss)
@@ -284,16 +294,42 @@ struct sink *sink_syslog_open(const char *host, const char *port, enum sink_tran
 	snprintf(ss->procid, sizeof(ss->procid), "%d", (int)getpid());
 	if (t == SINK_UDP && !(ss->scratch = malloc(SYSLOG_UDP_MAX)))
 		goto fail;
+	if (tls) {
+		char who[300];
+
+		snprintf(who, sizeof(who), strchr(host, ':') ? "syslog+tls://[%s]:%s" : "syslog+tls://%s:%s",
+			 host, port);
+		ss->tls = tls_layer_new(tls, host, who, err, sizeof(err));
+		if (!ss->tls) {
+			pr_warn("%s: %s\n", who, err);
+			errno = 0;
+			goto fail;
+		}
+		ss->net.layer = &tls_snet_layer; /* before snet_open: it may connect at once */
+		ss->net.lctx = ss->tls;
+	}
 	if (snet_open(&ss->net, host, port, t, SYSLOG_TCP_BUF, err, sizeof(err))) {
 		pr_warn("syslog sink: %s\n", err);
 		errno = 0; /* the reason is in the log, not in errno */
 		goto fail;
 	}
-	snprintf(ss->s.name, sizeof(ss->s.name), "syslog+%s://%s", t == SINK_TCP ? "tcp" : "udp",
-		 ss->net.peer);
+	snprintf(ss->s.name, sizeof(ss->s.name), "syslog+%s://%s", scheme, ss->net.peer);
 	return &ss->s;
 fail:
+	tls_layer_free(ss->tls);
 	free(ss->scratch);
 	free(ss);
 	return NULL;
+}
+
+struct sink *sink_syslog_open(const char *host, const char *port, enum sink_transport t,
+			      enum rec_format fmt)
+{
+	return syslog_open(host, port, t, NULL, fmt);
+}
+
+struct sink *sink_syslog_tls_open(const char *host, const char *port, const struct tls_opts *o,
+				  enum rec_format fmt)
+{
+	return syslog_open(host, port, SINK_TCP, o, fmt);
 }

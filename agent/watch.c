@@ -2,7 +2,10 @@
 /*
  * The policy file's changes through inotify. The directory is watched, not
  * the file: editors and config management replace files by rename, which
- * a watch on the old inode would never see.
+ * a watch on the old inode would never see. A file that is a symlink into
+ * a subdirectory (a Kubernetes ConfigMap volume: policy.json ->
+ * ..data/policy.json, ..data -> ..2026_11_28...) changes when the first
+ * component of its target is swapped: that name is watched too.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -17,7 +20,26 @@
 struct filewatch {
 	int fd;
 	char name[NAME_MAX + 1]; /* the file's name in its directory */
+	char link[NAME_MAX + 1]; /* first component of its symlink's target, or "" */
 };
+
+/* policy.json -> ..data/policy.json: "..data" */
+static void link_head(const char *path, char *out, size_t len)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	char *slash;
+
+	out[0] = '\0';
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	slash = strchr(target, '/');
+	if (target[0] == '/' || !slash)
+		return; /* absolute, or in the same directory: the name itself changes */
+	*slash = '\0';
+	snprintf(out, len, "%s", target);
+}
 
 struct filewatch *filewatch__new(const char *path)
 {
@@ -34,6 +56,7 @@ struct filewatch *filewatch__new(const char *path)
 	strcpy(dir, path);
 	strcpy(base, path);
 	snprintf(w->name, sizeof(w->name), "%s", basename(base));
+	link_head(path, w->link, sizeof(w->link));
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0 || inotify_add_watch(w->fd, dirname(dir), IN_CLOSE_WRITE | IN_MOVED_TO |
 							     IN_CREATE | IN_DELETE) < 0) {
@@ -61,7 +84,8 @@ bool filewatch__changed(struct filewatch *w)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *e = (const struct inotify_event *)p;
 
-			if (e->len && !strcmp(e->name, w->name))
+			if (e->len && (!strcmp(e->name, w->name) ||
+				       (w->link[0] && !strcmp(e->name, w->link))))
 				hit = true;
 			if (e->mask & IN_Q_OVERFLOW)
 				hit = true; /* events lost: look again to be sure */

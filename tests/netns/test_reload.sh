@@ -87,8 +87,25 @@ check "file deleted: revision 4 stays" stays 4
 policy 6 >"$POL"
 check "file created again: revision 6 in force" until_ok 5 rev_is 6
 check "the agent is still running" kill -0 "$AGENT"
+
+# a Kubernetes ConfigMap volume: policy.json -> ..data/policy.json, and an
+# update swaps the ..data symlink, never touching policy.json itself
+CM=$TMP/cm
+mkdir -p "$CM/..v1" "$CM/..v2"
+policy 7 >"$CM/..v1/policy.json"
+ln -s ..v1 "$CM/..data"
+ln -s ..data/policy.json "$CM/policy.json"
+kill "$AGENT" && wait "$AGENT" 2>/dev/null
+nsenter --net="/run/netns/$NS" -- "$W" run --policy "$CM/policy.json" --interface rl0 --pin-path "$PIN" \
+	--flows "file:$TMP/flows.json" </dev/null >>"$TMP/agent.log" 2>&1 &
+AGENT=$!
+check "ConfigMap layout: revision 7 in force" until_ok 10 rev_is 7
+policy 8 >"$CM/..v2/policy.json"
+ln -s ..v2 "$CM/..data_tmp"
+mv -T "$CM/..data_tmp" "$CM/..data"
+check "ConfigMap update (the ..data symlink swapped): revision 8 in force" until_ok 5 rev_is 8
 check "reloads and rejections are audit records" bash -c "
-	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json' | grep -qx 4 &&
+	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json' | grep -qx 5 &&
 	grep -q '\"event_code\":\"policy-reject\"' '$TMP/flows.json'"
 
 # an upgrade or a resize that cannot adopt the pinned maps is refused
@@ -97,7 +114,7 @@ nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --interface rl0 --pin
 	--flows none --control-socket none --ct-size 4096 </dev/null >"$TMP/second.log" 2>&1
 check "a second agent asking for other map sizes exits 3" test $? = 3
 check "  and says which map and why" grep -q "ward_ct: pinned with 262144 entries, this agent asks for 4096" "$TMP/second.log"
-check "  the running policy is untouched" rev_is 6
+check "  the running policy is untouched" rev_is 8
 OLD=/sys/fs/bpf/ward-test-reload-old-$ID
 mkdir -p "$OLD"
 bpftool map create "$OLD/ward_meta" type array key 4 value 64 entries 1 name ward_meta
