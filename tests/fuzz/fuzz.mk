@@ -20,7 +20,7 @@ FUZZ_LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) tests/bpf/pktge
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_HDRS    := $(wildcard agent/*.h) $(wildcard include/ward/*.h) tests/bpf/pktgen.h \
 		tests/model/policy_ref.h tests/fuzz/fuzz_common.h
-FUZZ_TARGETS := fuzz_policy fuzz_policy_semantic fuzz_packet fuzz_packet_ct
+FUZZ_TARGETS := fuzz_policy fuzz_policy_semantic fuzz_packet fuzz_packet_ct fuzz_config
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 
 fuzz: $(FUZZ_BINS)

@@ -7,18 +7,18 @@
 # targets). Exit 1 on any crash, leak, sanitizer report or property
 # violation.
 #
-#   FUZZ_SECONDS=35        fuzzing time per target (seconds); 4 targets keep
+#   FUZZ_SECONDS=24        fuzzing time per target (seconds); 5 targets keep
 #                          make test's share under 3 minutes
 #   FUZZ_TARGETS="..."     a subset of: fuzz_policy fuzz_policy_semantic
-#                          fuzz_packet fuzz_packet_ct
+#                          fuzz_packet fuzz_packet_ct fuzz_config
 #   FUZZ_PROMOTE=1         copy new crash inputs into tests/fuzz/regressions/<target>/
 #   WARD_FUZZ_KNOWN, WARD_FUZZ_LAX   step over known divergences (see
 #                          tests/fuzz/README.md); unset in make test
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
-FUZZ_SECONDS=${FUZZ_SECONDS:-35}
-FUZZ_TARGETS=${FUZZ_TARGETS:-"fuzz_policy fuzz_policy_semantic fuzz_packet fuzz_packet_ct"}
+FUZZ_SECONDS=${FUZZ_SECONDS:-24}
+FUZZ_TARGETS=${FUZZ_TARGETS:-"fuzz_policy fuzz_policy_semantic fuzz_packet fuzz_packet_ct fuzz_config"}
 work=$BUILD/fuzz/run
 passed=0
 failed=0
@@ -29,10 +29,11 @@ opts_for() {
 	fuzz_policy_semantic) echo "-dict=tests/fuzz/policy.dict -max_len=16384" ;;
 	fuzz_packet) echo "-max_len=1600" ;;
 	fuzz_packet_ct) echo "-max_len=1200" ;;
+	fuzz_config) echo "-dict=tests/fuzz/config.dict -max_len=4096" ;;
 	esac
 }
 
-needs_root() { [ "$1" != fuzz_policy ]; }
+needs_root() { [ "$1" != fuzz_policy ] && [ "$1" != fuzz_config ]; }
 
 # The line of a libFuzzer log that says what went wrong.
 what_failed() {
