@@ -76,6 +76,7 @@ suite_faults() { need_root faults && run_suite faults tests/netns/test_faults.sh
 suite_hardening() { need_root hardening && run_suite hardening tests/cli/test_hardening.sh || cannot_run hardening; }
 # the agent and tests built with ASan/UBSan in build-asan, a bounded set of suites
 suite_sanitize() { need_root sanitize && run_suite sanitize env SANITIZE_SUITES="${SANITIZE_SUITES:-unit cli bpf ct}" tests/sanitize.sh || cannot_run sanitize; }
+suite_adopt() { need_root adopt && run_suite adopt tests/netns/test_adopt.sh || cannot_run adopt; }
 suite_ratelimit() { need_root ratelimit && run_suite ratelimit tests/netns/test_ratelimit.sh || cannot_run ratelimit; }
 suite_swap()  { need_root swap && run_suite swap "$BUILD/tests/test_swap" || cannot_run swap; }
 suite_fuzz()  { need_root fuzz && run_suite fuzz tests/fuzz/run.sh || cannot_run fuzz; }
@@ -86,7 +87,7 @@ suite_cli()   { run_suite cli tests/cli/test_cli.sh; }
 suite_records() { run_suite records tests/records/run.sh; }
 
 case $which in
-all) suite_unit; suite_cli; suite_records; suite_apply; suite_deploy; suite_hardening; suite_bpf; suite_ct; suite_rl; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns; suite_flows; suite_floodrec; suite_hotplug; suite_reload; suite_metrics; suite_rollout; suite_faults; suite_systemd; suite_ratelimit; suite_sanitize ;;
+all) suite_unit; suite_cli; suite_records; suite_apply; suite_deploy; suite_hardening; suite_bpf; suite_ct; suite_rl; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns; suite_adopt; suite_flows; suite_floodrec; suite_hotplug; suite_reload; suite_metrics; suite_rollout; suite_faults; suite_systemd; suite_ratelimit; suite_sanitize ;;
 unit) suite_unit ;;
 cli) suite_cli ;;
 records) suite_records ;;
@@ -103,6 +104,7 @@ metrics) suite_metrics ;;
 rollout) suite_rollout ;;
 deploy) suite_deploy ;;
 faults) suite_faults ;;
+adopt) suite_adopt ;;
 hardening) suite_hardening ;;
 sanitize) suite_sanitize ;;
 systemd) suite_systemd ;;
