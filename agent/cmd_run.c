@@ -726,8 +726,14 @@ int cmd_run(int argc, char **argv)
 	struct agent a = { .o = &o };
 	struct ward_config cfg;
 	char who[64], ctl_path[108], why[256];
+	sigset_t hup;
 	int err;
 
+	/* a reload asked for while starting (systemctl reload) waits for the
+	 * loop instead of killing the agent with SIGHUP's default action */
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	(void)sigprocmask(SIG_BLOCK, &hup, NULL);
 	config__init(&cfg);
 	err = parse_opts(argc, argv, &o, &cfg);
 	if (err) {
