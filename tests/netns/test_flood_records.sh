@@ -72,8 +72,10 @@ ip -n "$NS_R" link set veth1 up
 run_flood() {
 	local tag=$2
 	printf '%s\n' "$1" >"$TMP/$tag-policy.json"
-	in_rx "$W" run --policy "$TMP/$tag-policy.json" --interface veth1 --pin-path "$PIN" \
-		--xdp-mode native --control-socket none --flows "file:$TMP/$tag.json" \
+	# nsenter execs ward: $! is the agent itself (a backgrounded shell
+	# function would give a subshell's PID and leave the agent running)
+	nsenter --net="/run/netns/$NS_R" -- "$W" run --policy "$TMP/$tag-policy.json" --interface veth1 \
+		--pin-path "$PIN" --xdp-mode native --control-socket none --flows "file:$TMP/$tag.json" \
 		</dev/null >"$TMP/$tag.log" 2>&1 &
 	AGENT=$!
 	until_ok 10 in_rx "$W" status --pin-path "$PIN" >/dev/null 2>&1 || return 1
