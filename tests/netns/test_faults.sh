@@ -523,7 +523,9 @@ for ((i = 1; i <= KILLS; i++)); do
 	echo "# kill $i after $delay ms: $HELD (revision $R) held, probes $LAST_PROBES"
 	# restart: it publishes the file, that is $NEXT
 	start_agent --flows none
-	if ! agent_ready 20 || ! rev_is "$([ $NEXT = A ] && echo 1 || echo 2)"; then
+	# (SIGHUP is blocked from the agent's first instruction on: wait for
+	# the revision it publishes, not for the signal mask)
+	if ! agent_ready 20 || ! until_ok 20 rev_is "$([ $NEXT = A ] && echo 1 || echo 2)"; then
 		bad_restart=$((bad_restart + 1))
 		echo "# kill $i: the restarted agent does not enforce $NEXT" >&2
 	fi
