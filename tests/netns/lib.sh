@@ -64,8 +64,6 @@ lab_require() {
 		LAB_WHY="must run as root (network namespaces, XDP, bpffs)"
 		return 1
 	fi
-	# the control socket an agent killed with SIGKILL leaves behind
-	rm -f -- "/run/ward/${LAB_PIN##*/}.sock" 2>/dev/null
 	case "$LAB_PIN" in
 	/sys/fs/bpf/ward-?*-?*) ;;
 	*)
@@ -351,6 +349,8 @@ lab_cleanup() {
 		[ -e "/run/netns/$ns" ] && ip netns del "$ns" 2>/dev/null
 	done
 	# Whatever detach left behind: unpinning the last reference detaches.
+	# the control socket an agent killed with SIGKILL leaves behind
+	rm -f -- "/run/ward/${LAB_PIN##*/}.sock" 2>/dev/null
 	case "$LAB_PIN" in
 	/sys/fs/bpf/ward-?*-?*) rm -rf -- "$LAB_PIN" 2>/dev/null ;;
 	esac
