@@ -11,17 +11,12 @@
 #include "ct_gc.h"
 #include "ktime.h"
 
-static __u64 mono_ns(void)
-{
-	return ward_ktime_ns(); /* the clock of bpf_ktime_get_ns, even in a time namespace */
-}
-
 int ct_gc__run(int fd, size_t cap, struct ct_gc_stats *st, ct_gc_fn fn, void *arg)
 {
 	struct ward_ct_key *dead, k, prev;
 	size_t ndead = 0, live = 0;
 	struct ward_ct_val v;
-	__u64 now = mono_ns();
+	__u64 now = ward_ktime_ns();
 	bool first = true;
 	int err = 0;
 

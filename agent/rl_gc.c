@@ -11,11 +11,6 @@
 #include "rl_gc.h"
 #include "ktime.h"
 
-static __u64 now_ns(void)
-{
-	return ward_ktime_ns(); /* the datapath's clock, even in a time namespace */
-}
-
 /* Every arrival time in the past: the bucket is full again. A tick of
  * margin: the datapath's clock is the coarse one. */
 static bool rl_full(const struct ward_rl_val *v, __u64 now)
@@ -33,7 +28,7 @@ int rl_gc__run(int fd, size_t cap, size_t *live)
 	__u64 now;
 	int err = 0;
 
-	now = now_ns();
+	now = ward_ktime_ns();
 	dead = calloc(cap ? cap : 1, sizeof(*dead));
 	if (!dead)
 		return -ENOMEM;
@@ -49,7 +44,7 @@ int rl_gc__run(int fd, size_t cap, size_t *live)
 	}
 	for (size_t i = 0; i < ndead; i++) {
 		/* used since the scan (a burst after idling): keep it */
-		if (bpf_map_lookup_elem(fd, &dead[i], &v) || !rl_full(&v, now_ns()))
+		if (bpf_map_lookup_elem(fd, &dead[i], &v) || !rl_full(&v, ward_ktime_ns()))
 			continue;
 		if (bpf_map_delete_elem(fd, &dead[i]) && errno != ENOENT && !err)
 			err = -errno;
