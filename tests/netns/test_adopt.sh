@@ -11,13 +11,8 @@ LAB_KIND=adopt
 # shellcheck source=tests/netns/lib.sh
 . "$HERE/lib.sh"
 POLICY=$HERE/lab-policy.json
-N=0 P=0 F=0
-check() {
-	local d=$1
-	shift
-	N=$((N + 1))
-	if "$@"; then P=$((P + 1)); echo "ok $N - $d"; else F=$((F + 1)); echo "not ok $N - $d"; fi
-}
+# shellcheck source=tests/lib/checks.sh
+. "$HERE/../lib/checks.sh"
 trap lab_cleanup EXIT
 lab_require || { echo "not ok 1 - $LAB_WHY"; echo "0 passed, 1 failed"; exit 1; }
 lab_setup

@@ -21,7 +21,8 @@ RX_MAC=02:00:00:00:00:02
 FRAMES=${FLOOD_FRAMES:-1000000}
 SOURCES=10000
 AGENT=
-N=0 P=0 F=0
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
 
 cleanup() {
 	stop_agent
@@ -30,18 +31,6 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-check() {
-	local d=$1
-	shift
-	N=$((N + 1))
-	if "$@"; then P=$((P + 1)); echo "ok $N - $d"; else F=$((F + 1)); echo "not ok $N - $d"; fi
-}
-until_ok() {
-	local t=$(($1 * 5))
-	shift
-	for ((; t > 0; t--)); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
 in_rx() { nsenter --net="/run/netns/$NS_R" -- "$@"; }
 stop_agent() {
 	if [ -n "$AGENT" ]; then

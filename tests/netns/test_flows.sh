@@ -22,19 +22,8 @@ LAB_KIND=flows
 # shellcheck source=tests/netns/lib.sh
 . "$HERE/lib.sh"
 ROOT=$LAB_ROOT
-N=0 P=0 F=0
-check() {
-	local d=$1
-	shift
-	N=$((N + 1))
-	if "$@"; then P=$((P + 1)); echo "ok $N - $d"; else F=$((F + 1)); echo "not ok $N - $d"; fi
-}
-until_ok() {
-	local t=$(($1 * 5))
-	shift
-	for ((; t > 0; t--)); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
+# shellcheck source=tests/lib/checks.sh
+. "$HERE/../lib/checks.sh"
 pids=()
 finish() {
 	local p

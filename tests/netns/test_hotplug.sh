@@ -12,7 +12,8 @@ CLI=ward-hp-cli-$ID
 PIN=/sys/fs/bpf/ward-test-hp-$ID
 TMP=$(mktemp -d /tmp/ward-hotplug.XXXXXX)
 AGENT=
-N=0 P=0 F=0
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
 
 cleanup() {
 	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
@@ -23,21 +24,8 @@ cleanup() {
 	[ -n "${KEEP:-}" ] || rm -rf "$TMP"
 }
 trap cleanup EXIT
-check() { # DESC CMD...
-	local d=$1
-	shift
-	N=$((N + 1))
-	if "$@"; then P=$((P + 1)); echo "ok $N - $d"; else F=$((F + 1)); echo "not ok $N - $d"; fi
-}
-not() { ! "$@"; }
 in_node() { nsenter --net="/run/netns/$NODE" -- "$@"; }
 in_cli() { nsenter --net="/run/netns/$CLI" -- "$@"; }
-until_ok() { # SECONDS CMD...: retry every 0.2 s
-	local t=$(($1 * 5))
-	shift
-	for ((; t > 0; t--)); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
 xdp_on() { in_node ip -d link show "$1" 2>/dev/null | grep -q "prog/xdp"; }
 pinned() { [ -e "$PIN/link_xdp_$1" ]; }
 listed() { in_node "$W" status --pin-path "$PIN" --json 2>/dev/null | python3 -c "

@@ -12,7 +12,8 @@ NS=ward-rl-$ID
 PIN=/sys/fs/bpf/ward-test-reload-$ID
 TMP=$(mktemp -d /tmp/ward-reload.XXXXXX)
 AGENT=
-N=0 P=0 F=0
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
 
 cleanup() {
 	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
@@ -21,18 +22,6 @@ cleanup() {
 	ip netns del "$NS" 2>/dev/null
 }
 trap cleanup EXIT
-check() {
-	local d=$1
-	shift
-	N=$((N + 1))
-	if "$@"; then P=$((P + 1)); echo "ok $N - $d"; else F=$((F + 1)); echo "not ok $N - $d"; fi
-}
-until_ok() {
-	local t=$(($1 * 5))
-	shift
-	for ((; t > 0; t--)); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
 revision() {
 	nsenter --net="/run/netns/$NS" -- "$W" status --pin-path "$PIN" --json 2>/dev/null |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["policy"]["revision"])' 2>/dev/null

@@ -13,7 +13,8 @@ NS=ward-sd-$ID
 PIN=/sys/fs/bpf/ward-test-sd-$ID
 TMP=$(mktemp -d /tmp/ward-systemd.XXXXXX)
 AGENT= RECV=
-N=0 P=0 F=0
+# shellcheck source=tests/lib/checks.sh
+. tests/lib/checks.sh
 
 cleanup() {
 	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
@@ -24,18 +25,6 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-check() {
-	local d=$1
-	shift
-	N=$((N + 1))
-	if "$@"; then P=$((P + 1)); echo "ok $N - $d"; else F=$((F + 1)); echo "not ok $N - $d"; fi
-}
-until_ok() {
-	local t=$(($1 * 5))
-	shift
-	for ((; t > 0; t--)); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
 got() { grep -q "$1" "$TMP/notify.log"; }
 enforcing() { nsenter --net="/run/netns/$NS" -- "$W" status --pin-path "$PIN" >/dev/null 2>&1; }
 
