@@ -12,6 +12,7 @@ struct classes {
 	size_t **terms;     /* terms[class]: sorted term indexes      */
 	size_t *nterms;
 	size_t *parent;     /* parent[class]: the class it falls back to */
+	size_t cap;         /* room in terms, nterms, parent          */
 	size_t *hash;       /* open addressing: class id, 0 = empty   */
 	size_t hcap;        /* power of two                           */
 };

@@ -58,6 +58,21 @@ void diags__print(const struct diags *d, const char *file, FILE *out)
 	}
 }
 
+void diags__truncate(struct diags *d, size_t n)
+{
+	for (; d->n > n; d->n--) {
+		struct diag *g = &d->v[d->n - 1];
+
+		if (g->warning)
+			d->nwarnings--;
+		else
+			d->nerrors--;
+		free(g->pointer);
+		free(g->value);
+		free(g->reason);
+	}
+}
+
 void diags__free(struct diags *d)
 {
 	for (size_t i = 0; i < d->n; i++) {

@@ -94,6 +94,8 @@ struct diags {
 };
 
 void diags__free(struct diags *d);
+/* Drop the diags past the first n. */
+void diags__truncate(struct diags *d, size_t n);
 /* Order by line, then column. */
 void diags__sort(struct diags *d);
 /* Print every diag as FILE:LINE:COL: /pointer: value: reason. */

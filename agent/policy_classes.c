@@ -150,6 +150,28 @@ static int rehash(struct classes *cl)
 	return 0;
 }
 
+/* Room for more classes: capacity doubles (not one realloc per class). */
+static int classes_grow(struct classes *cl)
+{
+	size_t cap = cl->cap ? cl->cap * 2 : 256;
+	size_t **tt = realloc(cl->terms, cap * sizeof(*tt));
+	size_t *nt;
+
+	if (!tt)
+		return -ENOMEM;
+	cl->terms = tt;
+	nt = realloc(cl->nterms, cap * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	cl->nterms = nt;
+	nt = realloc(cl->parent, cap * sizeof(*nt));
+	if (!nt)
+		return -ENOMEM;
+	cl->parent = nt;
+	cl->cap = cap;
+	return 0;
+}
+
 /*
  * The class of nd: its term set and the class it falls back to (the class
  * of its parent node). Same term set as the parent: the parent's class.
@@ -181,23 +203,9 @@ static int class_of(struct classes *cl, const struct pnode *nd, size_t pc, size_
 			return 0;
 		}
 	}
+	if (cl->n == cl->cap && classes_grow(cl))
+		goto oom;
 	cl->hash[h] = cl->n;
-	{
-		size_t **tt = realloc(cl->terms, (cl->n + 1) * sizeof(*tt));
-		size_t *nt;
-
-		if (!tt)
-			goto oom;
-		cl->terms = tt;
-		nt = realloc(cl->nterms, (cl->n + 1) * sizeof(*nt));
-		if (!nt)
-			goto oom;
-		cl->nterms = nt;
-		nt = realloc(cl->parent, (cl->n + 1) * sizeof(*nt));
-		if (!nt)
-			goto oom;
-		cl->parent = nt;
-	}
 	cl->terms[cl->n] = t;
 	cl->nterms[cl->n] = n;
 	cl->parent[cl->n] = pc;
@@ -233,7 +241,7 @@ int classes__build(const struct policy *p, struct classes *cl, struct addr_entry
 	cl->parent = calloc(1, sizeof(*cl->parent));
 	if (!cl->terms || !cl->nterms || !cl->parent)
 		return -ENOMEM;
-	cl->n = 1;
+	cl->n = cl->cap = 1;
 	for (size_t t = 0; t < p->nterms && !err; t++) {
 		for (size_t i = 0; i < p->terms[t].set.nincl && !err; i++)
 			err = add_node(&v, &n, &cap, &p->terms[t].set.incl[i], t, MARK_INCL);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "json_pos.h"
+#include "json_split.h"
 #include "policy.h"
 #include "policy_parse_util.h"
 
@@ -215,20 +216,60 @@ static void sha256(const char *text, size_t len, uint8_t out[32])
 		memset(out, 0, 32);
 }
 
-int policy__parse(const char *text, size_t len, struct policy *ret, struct diags *diags)
+/*
+ * The document without its rule arrays, which stay spans of the text that
+ * parse_rules() decodes one rule at a time: a policy of 100,000 rules never
+ * exists as one JSON tree (time and memory). NULL when the text is not a
+ * JSON object as the walk sees it: the caller then lets jansson say why.
+ */
+static json_t *load_top(const char *text, size_t len, struct json_span rules[WARD_DIR_MAX])
 {
-	struct pctx c = { .p = ret, .d = diags };
-	json_error_t jerr;
-	json_t *root;
+	json_t *root = json_object(), *key = NULL, *val;
+	struct json_span k, v;
+	struct json_walk w;
+	int rc = -1;
 
-	memset(ret, 0, sizeof(*ret));
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		diags__add(diags, false, "", NULL, "invalid JSON: %s", jerr.text);
-		diags->v[diags->n - 1].line = jerr.line > 0 ? jerr.line : 1;
-		diags->v[diags->n - 1].col = jerr.column > 0 ? jerr.column : 1;
-		return -EINVAL;
+	if (!root || json_walk_open(&w, text, json_span_all(text, len)) || w.close != '}')
+		goto fail;
+	while ((rc = json_walk_next(&w, &k, &v)) == 1) {
+		const char *name;
+		int dir;
+
+		key = json_loadb(text + k.off, k.len, JSON_DECODE_ANY, NULL);
+		name = json_string_value(key);
+		if (!name || strlen(name) != json_string_length(key) ||
+		    json_object_get(root, name))
+			goto fail;
+		dir = !strcmp(name, "ingress") ? WARD_DIR_INGRESS :
+		      !strcmp(name, "egress")  ? WARD_DIR_EGRESS : -1;
+		if (dir >= 0 && rules[dir].len)
+			goto fail; /* a duplicate key */
+		if (dir >= 0 && text[v.off] == '[') {
+			rules[dir] = v;
+		} else {
+			val = json_loadb(text + v.off, v.len,
+					 JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+			if (!val || json_object_set_new(root, name, val))
+				goto fail;
+		}
+		json_decref(key);
+		key = NULL;
 	}
+	if (rc == 0 && json_span_all(text + w.pos, len - w.pos).len == 0)
+		return root;
+fail:
+	json_decref(key);
+	json_decref(root);
+	return NULL;
+}
+
+/* root: the document, its rule arrays in rules[] or in root itself.
+ * -EAGAIN: a rule is not JSON (the caller starts again from jansson). */
+static int parse_doc(const char *text, json_t *root, const struct json_span *rules,
+		     struct policy *ret, struct diags *diags)
+{
+	struct pctx c = { .p = ret, .d = diags, .text = text };
+
 	if (!json_is_object(root)) {
 		perr(&c, "", root, "a policy is a JSON object");
 	} else {
@@ -236,12 +277,41 @@ int policy__parse(const char *text, size_t len, struct policy *ret, struct diags
 		parse_defaults(&c, root);
 		parse_groups(&c, root);
 		parse_rate_limits(&c, root);
-		parse_rules(&c, root, "ingress", WARD_DIR_INGRESS);
-		parse_rules(&c, root, "egress", WARD_DIR_EGRESS);
-		check_rules(&c);
+		parse_rules(&c, root, rules[WARD_DIR_INGRESS], "ingress", WARD_DIR_INGRESS);
+		parse_rules(&c, root, rules[WARD_DIR_EGRESS], "egress", WARD_DIR_EGRESS);
+		if (!c.not_json)
+			check_rules(&c);
 	}
 	json_decref(root);
 	free(c.names);
+	if (c.oom)
+		diags__add(diags, false, "", NULL, "out of memory");
+	return c.not_json ? -EAGAIN : 0;
+}
+
+int policy__parse(const char *text, size_t len, struct policy *ret, struct diags *diags)
+{
+	struct json_span rules[WARD_DIR_MAX] = {};
+	size_t n0 = diags->n;
+	json_error_t jerr;
+	json_t *root;
+
+	memset(ret, 0, sizeof(*ret));
+	root = load_top(text, len, rules);
+	if (root && parse_doc(text, root, rules, ret, diags) != -EAGAIN)
+		goto parsed;
+	policy__free(ret);
+	diags__truncate(diags, n0);
+	memset(rules, 0, sizeof(rules));
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		diags__add(diags, false, "", NULL, "invalid JSON: %s", jerr.text);
+		diags->v[diags->n - 1].line = jerr.line > 0 ? jerr.line : 1;
+		diags->v[diags->n - 1].col = jerr.column > 0 ? jerr.column : 1;
+		return -EINVAL;
+	}
+	(void)parse_doc(text, root, rules, ret, diags); /* a tree: no -EAGAIN */
+parsed:
 	sha256(text, len, ret->sha256);
 	ret->src = malloc(len + 1);
 	if (ret->src) {
@@ -249,10 +319,8 @@ int policy__parse(const char *text, size_t len, struct policy *ret, struct diags
 		ret->src[len] = '\0';
 		ret->srclen = len;
 	} else {
-		c.oom = true;
-	}
-	if (c.oom)
 		diags__add(diags, false, "", NULL, "out of memory");
+	}
 	json_pos__resolve(text, len, diags);
 	diags__sort(diags);
 	if (diags->nerrors) {

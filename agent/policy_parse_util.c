@@ -224,6 +224,21 @@ static size_t name_hash(const char *s)
 	return hash_fold(fnv1a(FNV1A_INIT, s, strlen(s)));
 }
 
+/* A slot holds the term index + 1 in its low 32 bits and the name's hash
+ * in the high ones: a probe compares hashes before it reads a name. */
+#define SLOT_IDX(v)       ((size_t)((v) & 0xffffffffu) - 1)
+#define SLOT_HASH(v)      ((uint32_t)((uint64_t)(v) >> 32))
+#define SLOT(h, idx)      (((uint64_t)(uint32_t)(h) << 32) | ((idx) + 1))
+
+static void names_put(size_t *v, size_t cap, size_t h, size_t idx)
+{
+	size_t i = h & (cap - 1);
+
+	while (v[i])
+		i = (i + 1) & (cap - 1);
+	v[i] = SLOT(h, idx);
+}
+
 static int names_grow(struct pctx *c)
 {
 	size_t cap = c->ncap ? c->ncap * 2 : 256;
@@ -232,14 +247,10 @@ static int names_grow(struct pctx *c)
 	if (!v)
 		return -1;
 	for (size_t i = 0; i < c->ncap; i++) {
-		size_t h;
+		size_t idx = SLOT_IDX(c->names[i]);
 
-		if (!c->names[i])
-			continue;
-		h = name_hash(c->p->terms[c->names[i] - 1].name) & (cap - 1);
-		while (v[h])
-			h = (h + 1) & (cap - 1);
-		v[h] = c->names[i];
+		if (c->names[i])
+			names_put(v, cap, name_hash(c->p->terms[idx].name), idx);
 	}
 	free(c->names);
 	c->names = v;
@@ -249,27 +260,25 @@ static int names_grow(struct pctx *c)
 
 long term_find(struct pctx *c, const char *name)
 {
+	size_t h = name_hash(name);
+
 	if (!c->ncap)
 		return -1;
-	for (size_t h = name_hash(name) & (c->ncap - 1); c->names[h]; h = (h + 1) & (c->ncap - 1))
-		if (!strcmp(c->p->terms[c->names[h] - 1].name, name))
-			return c->names[h] - 1;
+	for (size_t i = h & (c->ncap - 1); c->names[i]; i = (i + 1) & (c->ncap - 1))
+		if (SLOT_HASH(c->names[i]) == (uint32_t)h &&
+		    !strcmp(c->p->terms[SLOT_IDX(c->names[i])].name, name))
+			return SLOT_IDX(c->names[i]);
 	return -1;
 }
 
 int term_index(struct pctx *c, size_t idx)
 {
-	size_t h;
-
 	if (!c->p->terms[idx].name)
 		return 0;
 	if ((idx + 1) * 2 >= c->ncap && names_grow(c)) {
 		c->oom = true;
 		return -1;
 	}
-	h = name_hash(c->p->terms[idx].name) & (c->ncap - 1);
-	while (c->names[h])
-		h = (h + 1) & (c->ncap - 1);
-	c->names[h] = idx + 1;
+	names_put(c->names, c->ncap, name_hash(c->p->terms[idx].name), idx);
 	return 0;
 }

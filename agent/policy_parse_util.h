@@ -4,6 +4,7 @@
 #define WARD_POLICY_PARSE_UTIL_H
 
 #include <jansson.h>
+#include "json_split.h"
 #include "policy.h"
 
 #define PTR_MAX 1024 /* longest JSON pointer we build, bytes */
@@ -12,8 +13,10 @@ struct pctx {
 	struct policy *p;
 	struct diags *d;
 	bool oom;
-	size_t *names;  /* open addressing over policy.terms: index + 1, 0 = empty */
+	size_t *names;  /* open addressing over policy.terms (hash, index + 1), 0 = empty */
 	size_t ncap;    /* power of two */
+	const char *text; /* the document, for rule arrays left as spans */
+	bool not_json;    /* a rule span jansson refused: parse again whole */
 };
 
 /* Term by name (group, literal CIDR text, "any"), or -1. */
@@ -40,7 +43,8 @@ struct term *term_new(struct pctx *c);
 void get_cidrs(struct pctx *c, json_t *arr, const char *ptr, struct cidr **ret, size_t *n);
 void check_except(struct pctx *c, const struct addrset *s, json_t *except, const char *ptr);
 
-void parse_rules(struct pctx *c, json_t *root, const char *key, int dir);
+/* The rules of root's key, or of span (not empty) decoded one at a time. */
+void parse_rules(struct pctx *c, json_t *root, struct json_span span, const char *key, int dir);
 void check_rules(struct pctx *c);
 
 #endif

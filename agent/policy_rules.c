@@ -257,41 +257,92 @@ static void parse_rule(struct pctx *c, json_t *o, const char *ptr, int dir, stru
 	parse_flags(c, o, ptr, r);
 }
 
-void parse_rules(struct pctx *c, json_t *root, const char *key, int dir)
+/* Room for n more rules, within the limit; false after an error. */
+static bool rules_reserve(struct pctx *c, const char *ptr, size_t n)
+{
+	struct policy *p = c->p;
+	struct rule *r;
+
+	if (p->nrules + n > WARD_RULES_LIMIT) {
+		perr(c, ptr, NULL, "too many rules: %zu, the limit is %d", p->nrules + n,
+		     WARD_RULES_LIMIT);
+		return false;
+	}
+	if (n == 0)
+		return false;
+	r = realloc(p->rules, (p->nrules + n) * sizeof(*r));
+	if (!r) {
+		c->oom = true;
+		return false;
+	}
+	p->rules = r;
+	return true;
+}
+
+static void parse_rule_at(struct pctx *c, json_t *o, const char *key, size_t i, int dir)
+{
+	struct rule *r = &c->p->rules[c->p->nrules++];
+	char ptr[PTR_MAX];
+
+	memset(r, 0, sizeof(*r));
+	r->src_index = i;
+	snprintf(ptr, sizeof(ptr), "/%s/%zu", key, i);
+	parse_rule(c, o, ptr, dir, r);
+}
+
+/* Each element of the array at span decoded, parsed and freed in turn. */
+static void parse_rule_spans(struct pctx *c, struct json_span span, const char *ptr,
+			     const char *key, int dir)
+{
+	struct json_span k, v;
+	struct json_walk w;
+	size_t n = 0;
+	int rc;
+
+	if (json_walk_open(&w, c->text, span))
+		goto not_json;
+	while ((rc = json_walk_next(&w, &k, &v)) == 1)
+		n++;
+	if (rc < 0)
+		goto not_json;
+	if (!rules_reserve(c, ptr, n))
+		return;
+	(void)json_walk_open(&w, c->text, span);
+	for (size_t i = 0; json_walk_next(&w, &k, &v) == 1; i++) {
+		json_t *o = json_loadb(c->text + v.off, v.len,
+				       JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+
+		if (!o)
+			goto not_json;
+		parse_rule_at(c, o, key, i, dir);
+		json_decref(o);
+	}
+	return;
+not_json:
+	c->not_json = true;
+}
+
+void parse_rules(struct pctx *c, json_t *root, struct json_span span, const char *key, int dir)
 {
 	json_t *arr = json_object_get(root, key), *o;
-	struct policy *p = c->p;
 	char ptr[PTR_MAX];
-	struct rule *r;
 	size_t i;
 
+	snprintf(ptr, sizeof(ptr), "/%s", key);
+	if (span.len) {
+		parse_rule_spans(c, span, ptr, key, dir);
+		return;
+	}
 	if (!arr)
 		return;
-	snprintf(ptr, sizeof(ptr), "/%s", key);
 	if (!json_is_array(arr)) {
 		perr(c, ptr, arr, "must be an array of rules");
 		return;
 	}
-	if (p->nrules + json_array_size(arr) > WARD_RULES_LIMIT) {
-		perr(c, ptr, NULL, "too many rules: %zu, the limit is %d",
-		     p->nrules + json_array_size(arr), WARD_RULES_LIMIT);
+	if (!rules_reserve(c, ptr, json_array_size(arr)))
 		return;
-	}
-	if (json_array_size(arr) == 0)
-		return;
-	r = realloc(p->rules, (p->nrules + json_array_size(arr)) * sizeof(*r));
-	if (!r) {
-		c->oom = true;
-		return;
-	}
-	p->rules = r;
-	json_array_foreach(arr, i, o) {
-		r = &p->rules[p->nrules++];
-		memset(r, 0, sizeof(*r));
-		r->src_index = i;
-		snprintf(ptr, sizeof(ptr), "/%s/%zu", key, i);
-		parse_rule(c, o, ptr, dir, r);
-	}
+	json_array_foreach(arr, i, o)
+		parse_rule_at(c, o, key, i, dir);
 }
 
 static int cmp_rule_id(const void *a, const void *b, void *arg)

@@ -5,30 +5,14 @@
  * slot once, so each sees the old policy or the new one, whole.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
-
-/* Delete every key of a map (tries, hashes). */
-static int map_clear(int fd, size_t key_size)
-{
-	void *key = calloc(1, key_size);
-	int err = 0;
-
-	if (!key)
-		return -ENOMEM;
-	while (!bpf_map_get_next_key(fd, NULL, key)) {
-		if (bpf_map_delete_elem(fd, key)) {
-			err = -errno;
-			break;
-		}
-	}
-	free(key);
-	return err;
-}
+#include "map_batch.h"
 
 static int fill_tries(struct ward *w, __u32 idle, const struct compiled *c)
 {
@@ -41,15 +25,17 @@ static int fill_tries(struct ward *w, __u32 idle, const struct compiled *c)
 	rfd = ward__map_fd(w, name);
 	if (afd < 0 || rfd < 0)
 		return -ENOENT;
-	err = map_clear(afd, sizeof(struct ward_addr_key));
+	err = map_clear(afd, sizeof(struct ward_addr_key), sizeof(struct ward_addr_val));
 	if (!err)
-		err = map_clear(rfd, sizeof(struct ward_rule_key));
-	for (size_t i = 0; i < c->naddrs && !err; i++)
-		if (bpf_map_update_elem(afd, &c->addrs[i].key, &c->addrs[i].val, BPF_ANY))
-			err = -errno;
-	for (size_t i = 0; i < c->nrules && !err; i++)
-		if (bpf_map_update_elem(rfd, &c->rules[i].key, &c->rules[i].val, BPF_ANY))
-			err = -errno;
+		err = map_clear(rfd, sizeof(struct ward_rule_key), sizeof(struct ward_rule_val));
+	if (!err)
+		err = map_update_strided(afd, c->addrs, sizeof(*c->addrs), sizeof(c->addrs->key),
+					 offsetof(struct addr_entry, val), sizeof(c->addrs->val),
+					 c->naddrs);
+	if (!err)
+		err = map_update_strided(rfd, c->rules, sizeof(*c->rules), sizeof(c->rules->key),
+					 offsetof(struct rule_entry, val), sizeof(c->rules->val),
+					 c->nrules);
 	return err;
 }
 
@@ -74,21 +60,55 @@ static int fill_rate_limits(struct ward *w, __u32 idle, const struct compiled *c
 /* Zero counters of the idle slot's rules (and defaults) in a per-CPU map. */
 static int zero_counters(int fd, __u32 idle, size_t nrules)
 {
+	enum { CHUNK = 1024 }; /* keys per batch: the zeros are CHUNK x CPUs */
 	int ncpu = libbpf_num_possible_cpus(), err = 0;
-	struct ward_counter *zero;
+	size_t vsz = sizeof(struct ward_counter) * (ncpu > 0 ? ncpu : 1);
+	__u32 n = WARD_STAT_RULE(nrules), keys[CHUNK];
+	void *zero;
 
 	if (fd < 0 || ncpu <= 0)
 		return -ENOENT;
-	zero = calloc(ncpu, sizeof(*zero));
+	zero = calloc(CHUNK, vsz);
 	if (!zero)
 		return -ENOMEM;
-	for (__u32 i = 0; i < WARD_STAT_RULE(nrules) && !err; i++) {
-		__u32 k = WARD_STAT_IDX(i, idle);
+	for (__u32 at = 0; at < n && !err; at += CHUNK) {
+		__u32 m = n - at < CHUNK ? n - at : CHUNK;
 
-		if (bpf_map_update_elem(fd, &k, zero, BPF_ANY))
-			err = -errno;
+		for (__u32 i = 0; i < m; i++)
+			keys[i] = WARD_STAT_IDX(at + i, idle);
+		err = map_update_arrays(fd, keys, sizeof(*keys), zero, vsz, m);
 	}
 	free(zero);
+	return err;
+}
+
+/* Name the idle slot's rules; delete the names past them (ids are dense). */
+static int fill_rule_ids(int fd, __u32 idle, const struct policy *p)
+{
+	struct ward_rule_info *info = calloc(p->nrules + 1, sizeof(*info));
+	__u32 *keys = calloc(p->nrules + 1, sizeof(*keys));
+	int err = info && keys ? 0 : -ENOMEM;
+
+	for (__u32 i = 0; i < p->nrules && !err; i++) {
+		keys[i] = WARD_STAT_IDX(i, idle);
+		snprintf(info[i].id, sizeof(info[i].id), "%s", p->rules[i].id);
+		info[i].dir = p->rules[i].dir;
+		info[i].action = p->rules[i].action;
+		info[i].flags = p->rules[i].audit ? WARD_RF_AUDIT : 0;
+	}
+	if (!err)
+		err = map_update_arrays(fd, keys, sizeof(*keys), info, sizeof(*info), p->nrules);
+	free(info);
+	free(keys);
+	for (__u32 i = p->nrules; i < WARD_RULES_LIMIT && !err; i++) {
+		__u32 k = WARD_STAT_IDX(i, idle);
+
+		if (!bpf_map_delete_elem(fd, &k))
+			continue;
+		if (errno == ENOENT)
+			break; /* the rest is empty */
+		err = -errno;
+	}
 	return err;
 }
 
@@ -102,26 +122,7 @@ static int fill_stats(struct ward *w, __u32 idle, const struct policy *p)
 		err = zero_counters(ward__map_fd(w, "ward_rl_drops"), idle, p->nrules);
 	if (!err && ifd < 0)
 		err = -ENOENT;
-	for (__u32 i = 0; i < WARD_RULES_LIMIT && !err; i++) {
-		__u32 k = WARD_STAT_IDX(i, idle);
-		struct ward_rule_info info = {};
-
-		if (i >= p->nrules) {
-			if (!bpf_map_delete_elem(ifd, &k))
-				continue;
-			if (errno == ENOENT)
-				break; /* ids are dense: the rest is empty */
-			err = -errno;
-			continue;
-		}
-		snprintf(info.id, sizeof(info.id), "%s", p->rules[i].id);
-		info.dir = p->rules[i].dir;
-		info.action = p->rules[i].action;
-		info.flags = p->rules[i].audit ? WARD_RF_AUDIT : 0;
-		if (bpf_map_update_elem(ifd, &k, &info, BPF_ANY))
-			err = -errno;
-	}
-	return err;
+	return err ? err : fill_rule_ids(ifd, idle, p);
 }
 
 static int write_meta(struct ward *w, const struct policy *p, __u32 generation)

@@ -870,6 +870,83 @@ static void test_err_json_trailing_comma(void **state)
 	diags__free(&d);
 }
 
+/*
+ * Rule arrays are decoded one rule at a time (agent/json_split.c); these
+ * pin down that it reads the same language as one json_loadb() of the
+ * whole document.
+ */
+static void test_stream_rules_before_groups(void **state)
+{
+	/* rules first, the group they name after them; brackets, braces and an
+	 * escaped quote inside strings of a rule must not end the rule */
+	const char *doc = "{\"ingress\": [ {\"id\": \"r1\", \"from\": [\"g\"], \"proto\": \"tcp\","
+			  " \"ports\": [80], \"description\": \"] } [ { \\\" ,\"},"
+			  " {\"id\": \"r2\", \"from\": [\"198.51.100.7/32\"]} ],"
+			  " \"version\": 1, \"name\": \"s\","
+			  " \"groups\": {\"g\": [\"192.0.2.0/24\", \"2001:db8::/32\"]} }";
+	struct policy p;
+	struct diags d;
+
+	if (parse(doc, &p, &d)) {
+		dump_diags("rules before groups", &d);
+		fail_msg("a valid policy with its rules before its groups was refused");
+	}
+	assert_int_equal(p.nrules, 2);
+	assert_string_equal(p.rules[0].id, "r1");
+	assert_string_equal(p.rules[1].id, "r2");
+	assert_int_equal(p.rules[0].nterms, 1);
+	assert_string_equal(p.terms[p.rules[0].terms[0]].name, "g");
+	assert_int_equal(p.terms[p.rules[0].terms[0]].set.nincl, 2);
+	policy__free(&p);
+	diags__free(&d);
+}
+
+static void test_stream_syntax_error_only(void **state)
+{
+	/* rule a has a semantic error, rule b a syntax error (a leading zero,
+	 * which only a JSON decoder sees): the syntax error alone is reported */
+	const char *doc = "{\"version\": 1, \"name\": \"x\", \"ingress\": [\n"
+			  "  {\"id\": \"a\", \"from\": [\"nosuchgroup\"]},\n"
+			  "  {\"id\": \"b\", \"from\": [\"any\"], \"ports\": [01]} ]}";
+	struct policy p;
+	struct diags d;
+
+	assert_int_equal(parse(doc, &p, &d), -EINVAL);
+	if (d.nerrors != 1 || d.v[0].line != 3 || !strstr(d.v[0].reason, "invalid JSON")) {
+		dump_diags("syntax error in a later rule", &d);
+		fail_msg("expected one 'invalid JSON' error on line 3");
+	}
+	diags__free(&d);
+}
+
+static void test_stream_duplicate_rule_array(void **state)
+{
+	const char *doc = "{\"version\": 1, \"name\": \"x\","
+			  " \"ingress\": [{\"id\": \"a\", \"from\": [\"any\"]}],"
+			  " \"ingress\": [{\"id\": \"b\", \"from\": [\"any\"]}]}";
+	struct policy p;
+	struct diags d;
+
+	assert_int_equal(parse(doc, &p, &d), -EINVAL);
+	if (d.nerrors != 1 || !strstr(d.v[0].reason, "duplicate")) {
+		dump_diags("two ingress arrays", &d);
+		fail_msg("expected one error naming the duplicate key");
+	}
+	diags__free(&d);
+}
+
+static void test_stream_trailing_garbage(void **state)
+{
+	const char *doc = "{\"version\": 1, \"name\": \"x\", \"ingress\": []} x";
+	struct policy p;
+	struct diags d;
+
+	assert_int_equal(parse(doc, &p, &d), -EINVAL);
+	assert_int_equal(d.nerrors, 1);
+	assert_non_null(strstr(d.v[0].reason, "invalid JSON"));
+	diags__free(&d);
+}
+
 static void test_err_empty_document(void **state)
 {
 	struct policy p;
@@ -1441,6 +1518,10 @@ static const struct CMUnitTest fixed_tests[] = {
 	T(test_parse_rule_id_free_text),
 	T(test_err_json_syntax),
 	T(test_err_json_trailing_comma),
+	T(test_stream_rules_before_groups),
+	T(test_stream_syntax_error_only),
+	T(test_stream_duplicate_rule_array),
+	T(test_stream_trailing_garbage),
 	T(test_err_empty_document),
 	T(test_err_multi),
 	T(test_err_print_format),

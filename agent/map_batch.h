@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Many map entries in few syscalls (BPF_MAP_*_BATCH), per entry where the
+ * kernel has no batch operations for the map type. 0 or -errno. */
+#ifndef WARD_MAP_BATCH_H
+#define WARD_MAP_BATCH_H
+#include <stddef.h>
+
+/* keys[i] -> vals[i] for i < n; a per-CPU map takes ncpu values per key. */
+int map_update_arrays(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
+		      size_t n);
+/* n entries of an array of structs: key at offset 0, value at voff. */
+int map_update_strided(int fd, const void *base, size_t stride, size_t ksz, size_t voff,
+		       size_t vsz, size_t n);
+/* Delete every entry (vsz: the value size lookups return, per-CPU included). */
+int map_clear(int fd, size_t ksz, size_t vsz);
+
+#endif
