@@ -40,22 +40,35 @@ void diags__add(struct diags *d, bool warning, const char *pointer, const char *
 		d->nerrors++;
 }
 
+static void diag_print(const struct diag *g, const char *file, FILE *out)
+{
+	if (g->line)
+		fprintf(out, "%s:%d:%d: ", file, g->line, g->col);
+	else /* about the file, or a value the document does not have */
+		fprintf(out, "%s: ", file);
+	fprintf(out, "%s", g->warning ? "warning: " : "");
+	if (g->pointer[0] || g->line)
+		fprintf(out, "%s: ", g->pointer[0] ? g->pointer : "/");
+	if (g->value)
+		fprintf(out, "%s: ", g->value);
+	fprintf(out, "%s\n", g->reason ? g->reason : "(out of memory)");
+}
+
+/* Formatted in memory, written at once: stderr is unbuffered, and a policy
+ * may have thousands of warnings. */
 void diags__print(const struct diags *d, const char *file, FILE *out)
 {
-	for (size_t i = 0; i < d->n; i++) {
-		const struct diag *g = &d->v[i];
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = d->n > 1 ? open_memstream(&buf, &len) : NULL;
 
-		if (g->line)
-			fprintf(out, "%s:%d:%d: ", file, g->line, g->col);
-		else /* about the file, or a value the document does not have */
-			fprintf(out, "%s: ", file);
-		fprintf(out, "%s", g->warning ? "warning: " : "");
-		if (g->pointer[0] || g->line)
-			fprintf(out, "%s: ", g->pointer[0] ? g->pointer : "/");
-		if (g->value)
-			fprintf(out, "%s: ", g->value);
-		fprintf(out, "%s\n", g->reason ? g->reason : "(out of memory)");
-	}
+	for (size_t i = 0; mem && i < d->n; i++)
+		diag_print(&d->v[i], file, mem);
+	if (mem && !fclose(mem) && fwrite(buf, 1, len, out) == len)
+		d = NULL; /* written */
+	for (size_t i = 0; d && i < d->n; i++) /* one diag, or no memory */
+		diag_print(&d->v[i], file, out);
+	free(buf);
 }
 
 void diags__truncate(struct diags *d, size_t n)

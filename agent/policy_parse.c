@@ -289,7 +289,9 @@ static int parse_doc(const char *text, json_t *root, const struct json_span *rul
 	return c.not_json ? -EAGAIN : 0;
 }
 
-int policy__parse(const char *text, size_t len, struct policy *ret, struct diags *diags)
+/* owned: NULL, or text itself, which then becomes ret->src (freed on error). */
+static int parse_src(char *owned, const char *text, size_t len, struct policy *ret,
+		     struct diags *diags)
 {
 	struct json_span rules[WARD_DIR_MAX] = {};
 	size_t n0 = diags->n;
@@ -308,13 +310,16 @@ int policy__parse(const char *text, size_t len, struct policy *ret, struct diags
 		diags__add(diags, false, "", NULL, "invalid JSON: %s", jerr.text);
 		diags->v[diags->n - 1].line = jerr.line > 0 ? jerr.line : 1;
 		diags->v[diags->n - 1].col = jerr.column > 0 ? jerr.column : 1;
+		free(owned);
 		return -EINVAL;
 	}
 	(void)parse_doc(text, root, rules, ret, diags); /* a tree: no -EAGAIN */
 parsed:
 	sha256(text, len, ret->sha256);
-	ret->src = malloc(len + 1);
-	if (ret->src) {
+	ret->src = owned ? owned : malloc(len + 1);
+	if (owned) {
+		ret->srclen = len;
+	} else if (ret->src) {
 		memcpy(ret->src, text, len);
 		ret->src[len] = '\0';
 		ret->srclen = len;
@@ -328,6 +333,11 @@ parsed:
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int policy__parse(const char *text, size_t len, struct policy *ret, struct diags *diags)
+{
+	return parse_src(NULL, text, len, ret, diags);
 }
 
 int policy__parse_file(const char *path, struct policy *ret, struct diags *diags)
@@ -362,7 +372,8 @@ int policy__parse_file(const char *path, struct policy *ret, struct diags *diags
 		goto out;
 	}
 	buf[got] = '\0';
-	err = policy__parse(buf, got, ret, diags);
+	err = parse_src(buf, buf, got, ret, diags); /* buf is the policy's now */
+	buf = NULL;
 out:
 	if (fd >= 0)
 		close(fd);

@@ -85,21 +85,27 @@ static int zero_counters(int fd, __u32 idle, size_t nrules)
 /* Name the idle slot's rules; delete the names past them (ids are dense). */
 static int fill_rule_ids(int fd, __u32 idle, const struct policy *p)
 {
-	struct ward_rule_info *info = calloc(p->nrules + 1, sizeof(*info));
-	__u32 *keys = calloc(p->nrules + 1, sizeof(*keys));
-	int err = info && keys ? 0 : -ENOMEM;
+	enum { CHUNK = 4096 }; /* rules per batch */
+	struct ward_rule_info *info = calloc(CHUNK, sizeof(*info));
+	__u32 keys[CHUNK];
+	int err = info ? 0 : -ENOMEM;
 
-	for (__u32 i = 0; i < p->nrules && !err; i++) {
-		keys[i] = WARD_STAT_IDX(i, idle);
-		snprintf(info[i].id, sizeof(info[i].id), "%s", p->rules[i].id);
-		info[i].dir = p->rules[i].dir;
-		info[i].action = p->rules[i].action;
-		info[i].flags = p->rules[i].audit ? WARD_RF_AUDIT : 0;
+	for (__u32 at = 0; at < p->nrules && !err; at += CHUNK) {
+		__u32 m = p->nrules - at < CHUNK ? p->nrules - at : CHUNK;
+
+		for (__u32 i = 0; i < m; i++) {
+			const struct rule *r = &p->rules[at + i];
+
+			keys[i] = WARD_STAT_IDX(at + i, idle);
+			memset(&info[i], 0, sizeof(info[i]));
+			snprintf(info[i].id, sizeof(info[i].id), "%s", r->id);
+			info[i].dir = r->dir;
+			info[i].action = r->action;
+			info[i].flags = r->audit ? WARD_RF_AUDIT : 0;
+		}
+		err = map_update_arrays(fd, keys, sizeof(*keys), info, sizeof(*info), m);
 	}
-	if (!err)
-		err = map_update_arrays(fd, keys, sizeof(*keys), info, sizeof(*info), p->nrules);
 	free(info);
-	free(keys);
 	for (__u32 i = p->nrules; i < WARD_RULES_LIMIT && !err; i++) {
 		__u32 k = WARD_STAT_IDX(i, idle);
 
