@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* ward run: load the policy, attach, pin, keep running until told to stop. */
 #include <errno.h>
+#include <malloc.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -394,17 +395,15 @@ static int publish_policy(struct agent *a, const char *path, const char *text, s
 			flows__policy(a->flows, &p, ward__generation(&a->w));
 		}
 		out->path = strdup(path);
-		out->text = malloc(p.srclen + 1);
+		out->text = p.src; /* the policy's own copy, NUL-terminated */
+		out->len = p.srclen;
+		p.src = NULL;
 		out->name = strdup(p.name);
 		out->revision = p.revision;
-		if (out->text) {
-			memcpy(out->text, p.src, p.srclen);
-			out->text[p.srclen] = '\0';
-			out->len = p.srclen;
-		}
 	}
 	compiled__free(&c);
 	policy__free(&p);
+	malloc_trim(0); /* a large policy's parse and compile leave freed heap */
 	return err;
 }
 
@@ -648,6 +647,7 @@ static int serve(struct agent *a)
 			pr_info("SIGHUP: reloading %s\n", a->o->policy);
 			(void)sd_notify_msg("RELOADING=1");
 			(void)load_policy(a, "SIGHUP");
+			rec_pipeline_reload(a->pl); /* sinks: TLS certificates, reopened files */
 			(void)sd_notify_msg("READY=1");
 			continue;
 		}

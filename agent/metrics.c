@@ -47,7 +47,7 @@ enum fid {
 	F_POLICY_FAILSAFES, F_POLICY_GENERATION, F_POLICY_LOADED, F_IFACE,
 	F_RULE_PKTS, F_RULE_BYTES, F_RULE_RL, F_DEF_PKTS, F_DEF_BYTES, F_VERD_PKTS, F_VERD_BYTES,
 	F_CT_ENTRIES, F_CT_CAP, F_RL_BUCKETS, F_RL_CAP, F_EV_LOST, F_EV_LOST_PKTS, F_EV_UNAGG,
-	F_REC_EMITTED, F_REC_WRITTEN, F_REC_LOST, F_REC_QUEUE_LOST, F_REC_UPSTREAM_LOST,
+	F_REC_EMITTED, F_REC_WRITTEN, F_REC_LOST, F_REC_RELOAD_FAILED, F_REC_QUEUE_LOST, F_REC_UPSTREAM_LOST,
 	F_MAX
 };
 
@@ -97,6 +97,8 @@ static const struct {
 	[F_REC_WRITTEN] = { "ward_records_written_total", "counter", "Records a sink wrote." },
 	[F_REC_LOST] = { "ward_records_lost_total", "counter",
 			 "Records that did not reach a sink: refused by the full queue or failed by the sink." },
+	[F_REC_RELOAD_FAILED] = { "ward_sink_reload_failures_total", "counter",
+				  "SIGHUP reloads a sink refused (e.g. unreadable or mismatched TLS certificates); it kept what it had." },
 	[F_REC_QUEUE_LOST] = { "ward_records_queue_lost_total", "counter",
 			       "Records refused because the record queue was full (no sink got them)." },
 	[F_REC_UPSTREAM_LOST] = { "ward_records_upstream_lost_total", "counter",
@@ -177,7 +179,7 @@ static void __attribute__((sentinel)) sample_str(struct render *r, enum fid id, 
 	do {                                                                         \
 		char val_[24];                                                       \
 		snprintf(val_, sizeof(val_), "%" PRIu64, (uint64_t)(v));             \
-		sample_str(r, id, val_, ##__VA_ARGS__, NULL);                        \
+		sample_str(r, id, val_, ##__VA_ARGS__, (const char *)NULL);          \
 	} while (0)
 
 static void render_free(struct render *r)
@@ -244,7 +246,7 @@ static void render_policy(struct render *r, const struct ward_meta *m, const str
 	sample(r, F_POLICY_RULES, m->nrules - m->nfailsafes);
 	sample(r, F_POLICY_FAILSAFES, m->nfailsafes);
 	sample(r, F_POLICY_GENERATION, cfg->generation);
-	sample_str(r, F_POLICY_LOADED, when, NULL);
+	sample_str(r, F_POLICY_LOADED, when, (const char *)NULL);
 }
 
 /* Rules and defaults of the live slot. */
@@ -388,6 +390,7 @@ static void render_records(struct render *r, struct rec_pipeline *pl)
 		snprintf(name, sizeof(name), same > 1 ? "%s#%u" : "%s", s.name, same);
 		sample(r, F_REC_WRITTEN, s.written, "sink", name);
 		sample(r, F_REC_LOST, s.lost, "sink", name);
+		sample(r, F_REC_RELOAD_FAILED, s.reload_failed, "sink", name);
 	}
 }
 

@@ -22,6 +22,11 @@
  * accumulate until a LOST record reports them: at once after a quiet
  * spell, then at most once per LOST_EVERY_MS so that losses under overload
  * cannot become a storm of their own; a last one at close reports the rest.
+ *
+ * A reload (rec_pipeline_reload, SIGHUP) is done by the writer thread, so
+ * no sink is ever touched by two threads: it notes where the ring's head
+ * is, delivers the records below it, then calls each sink's reload. The
+ * records emitted meanwhile wait in the ring.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -72,6 +77,8 @@ struct rec_pipeline {
 	bool writer_waiting, closing;
 	bool writer_idle;  /* waiting for the next record, not for a batch */
 	size_t wake_at;    /* records that wake a writer waiting for a batch */
+	bool reload_asked; /* reload the sinks once tail reaches reload_at */
+	uint64_t reload_at;
 
 	/* under mu */
 	uint64_t next_seq;
@@ -266,6 +273,18 @@ void rec_pipeline_stats(struct rec_pipeline *p, struct rec_stats *st)
 	pthread_mutex_unlock(&p->mu);
 }
 
+void rec_pipeline_reload(struct rec_pipeline *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->reload_asked = true;
+	p->reload_at = p->head;
+	if (p->writer_waiting)
+		pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+}
+
 bool rec_pipeline_sink_stats(struct rec_pipeline *p, size_t i, struct sink *out)
 {
 	if (i >= p->nsinks)
@@ -364,6 +383,19 @@ static void publish_locked(struct rec_pipeline *p)
 		p->slot[i].snap.lost = p->slot[i].s->lost - p->slot[i].meta_fail;
 		if (p->slot[i].snap.written > p->slot[i].s->written) /* a LOST line dropped late */
 			p->slot[i].snap.written = 0;
+		p->slot[i].snap.reload_failed = p->slot[i].s->reload_failed;
+	}
+}
+
+/* Every record asked to go before the reload has been delivered. */
+static void reload_all(struct rec_pipeline *p)
+{
+	for (size_t i = 0; i < p->nsinks; i++) {
+		struct sink *s = p->slot[i].s;
+
+		if (s->ops->reload && s->ops->reload(s))
+			s->reload_failed++;
+		account_sink(p, i);
 	}
 }
 
@@ -428,6 +460,14 @@ static void *writer_main(void *arg)
 		uint64_t n;
 
 		lost_from_writer_locked(p, false);
+		if (p->reload_asked && p->tail >= p->reload_at) {
+			p->reload_asked = false;
+			pthread_mutex_unlock(&p->mu);
+			reload_all(p);
+			pthread_mutex_lock(&p->mu);
+			publish_locked(p);
+			continue;
+		}
 		if (p->head == p->tail) {
 			if (p->closing)
 				break;
@@ -443,6 +483,8 @@ static void *writer_main(void *arg)
 		n = p->head - p->tail;
 		if (n > REL_CHUNK)
 			n = REL_CHUNK;
+		if (p->reload_asked && n > p->reload_at - p->tail)
+			n = p->reload_at - p->tail; /* the reload goes between two records */
 		idle = false;
 		pthread_mutex_unlock(&p->mu);
 		for (uint64_t i = 0; i < n; i++) {

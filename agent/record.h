@@ -113,6 +113,12 @@ struct sink_ops {
 	/* Optional: the last flush before close, after which written and lost
 	 * are final (what it cannot deliver, it counts lost). */
 	void (*flush)(struct sink *s);
+	/* Optional, asked by rec_pipeline_reload (SIGHUP): called once every
+	 * record queued before the request has gone to write(); send what the
+	 * sink holds, then take up its files again (TLS certificates, a log
+	 * file moved away). Returns 0, or -1 when it could not: the sink has
+	 * logged why and carries on as it was. */
+	int (*reload)(struct sink *s);
 	void (*close)(struct sink *s);
 };
 
@@ -120,6 +126,7 @@ struct sink {
 	const struct sink_ops *ops;
 	enum rec_format format;  /* the JSON handed to write()           */
 	uint64_t written, lost;  /* records; updated by the writer thread */
+	uint64_t reload_failed;  /* reloads that failed; by the writer thread */
 	char name[64];           /* for logs and metrics, e.g. "file:/var/log/ward/flows.json" */
 };
 
@@ -168,13 +175,18 @@ struct rec_stats {
 	uint64_t emitted, queue_lost, upstream_lost;
 };
 void rec_pipeline_stats(struct rec_pipeline *p, struct rec_stats *st);
+/* Ask the writer thread to reload the sinks that can (sink_ops.reload)
+ * once the records queued so far are written; never blocks, p may be NULL.
+ * Records emitted meanwhile wait in the queue. */
+void rec_pipeline_reload(struct rec_pipeline *p);
 /* Drains the queue, closes the sinks. */
 void rec_pipeline_close(struct rec_pipeline *p);
 /* rec_pipeline_close in two steps: drain and close the sinks, keeping the
  * counts readable (rec_pipeline_sink_stats, final after this) until
  * rec_pipeline_close frees the pipeline. */
 void rec_pipeline_drain(struct rec_pipeline *p);
-/* Name, written and lost of sink i (ops NULL); false past the last sink. */
+/* Name, written, lost and reload_failed of sink i (ops NULL); false past
+ * the last sink. */
 bool rec_pipeline_sink_stats(struct rec_pipeline *p, size_t i, struct sink *out);
 
 #endif

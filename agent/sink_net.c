@@ -34,18 +34,24 @@ static uint64_t mono_ms(void)
 	return ts.tv_sec * 1000ull + ts.tv_nsec / 1000000;
 }
 
-static void snet_fail(struct snet *n, const char *what, int err)
+/* The connection goes; clean: say goodbye (TLS close_notify). */
+static void snet_hangup(struct snet *n, bool clean)
 {
-	if (!n->warned)
-		pr_warn("%s %s: %s; retrying in the background\n", what, n->peer, strerror(err));
-	n->warned = true;
 	if (n->layer_on)
-		n->layer->stop(n->lctx, false);
+		n->layer->stop(n->lctx, clean);
 	n->layer_on = false;
 	if (n->fd >= 0)
 		close(n->fd);
 	n->fd = -1;
 	n->state = SNET_DOWN;
+}
+
+static void snet_fail(struct snet *n, const char *what, int err)
+{
+	if (!n->warned)
+		pr_warn("%s %s: %s; retrying in the background\n", what, n->peer, strerror(err));
+	n->warned = true;
+	snet_hangup(n, false);
 	n->next_try_ms = n->now_ms + n->backoff_ms;
 	n->backoff_ms = n->backoff_ms * 2 > SNET_BACKOFF_MAX_MS ? SNET_BACKOFF_MAX_MS
 								: n->backoff_ms * 2;
@@ -145,6 +151,8 @@ static void snet_connect(struct snet *n)
 	int type = n->transport == SINK_TCP ? SOCK_STREAM : SOCK_DGRAM;
 	int one = 1, sndbuf = SNET_SNDBUF;
 
+	if (!a) /* closed: snet_close freed the addresses */
+		return;
 	n->cur = a;
 	n->fd = socket(a->ai_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (n->fd < 0) {
@@ -329,6 +337,21 @@ static void snet_check_peer(struct snet *n)
 	snet_lost(n, "connection to", r == 0 ? ECONNRESET : errno);
 }
 
+/* snet_redial, once nothing waits on an established connection: nothing
+ * was sent on one still connecting or in its handshake, it just starts
+ * over. */
+static void snet_redial_now(struct snet *n)
+{
+	if (n->state == SNET_UP && n->off < n->len)
+		return;
+	n->redial = false;
+	snet_hangup(n, n->state == SNET_UP);
+	n->refusing = false; /* what waits for the new handshake stays */
+	n->backoff_ms = SNET_BACKOFF_MIN_MS;
+	n->now_ms = mono_ms();
+	snet_connect(n);
+}
+
 void snet_flush(struct snet *n)
 {
 	if (n->state == SNET_CONNECTING)
@@ -356,6 +379,8 @@ void snet_flush(struct snet *n)
 	}
 	if (n->off == n->len)
 		n->off = n->len = n->usent = n->nunits = 0;
+	if (n->redial)
+		snet_redial_now(n);
 }
 
 void snet_tick(struct snet *n, uint64_t now_ms)
@@ -382,29 +407,53 @@ void snet_account(struct snet *n, struct sink *s)
 	n->dropped = 0;
 }
 
-void snet_finish(struct snet *n, unsigned linger_ms, struct sink *s)
+/* TCP: flush until nothing waits (up: until the connection is up), the
+ * connection is down, or linger_ms have passed. */
+static void snet_drain(struct snet *n, unsigned linger_ms, bool up)
 {
 	uint64_t deadline = mono_ms() + linger_ms;
 
+	for (;;) {
+		struct pollfd p = { .fd = n->fd,
+				    .events = n->state == SNET_HANDSHAKE ? n->want : POLLOUT };
+		uint64_t now = mono_ms();
+
+		n->now_ms = now;
+		snet_flush(n);
+		if ((up ? n->state == SNET_UP : n->off == n->len) || n->state == SNET_DOWN ||
+		    now >= deadline)
+			break;
+		/* a handshake may also wait for time to pass: look again soon */
+		(void)poll(&p, 1, n->state == SNET_HANDSHAKE && deadline - now > 100
+					  ? 100 : (int)(deadline - now));
+	}
+}
+
+void snet_redial(struct snet *n, unsigned linger_ms)
+{
+	if (n->transport != SINK_TCP)
+		return;
+	n->redial = true;
+	if (n->state == SNET_UP)
+		snet_drain(n, linger_ms, false); /* its last flush redials */
+	else
+		snet_redial_now(n);
+	/* the new connection: records wait in the pipeline's queue meanwhile,
+	 * which is larger than the stream buffer */
+	if (!n->redial)
+		snet_drain(n, linger_ms, true);
+}
+
+void snet_finish(struct snet *n, unsigned linger_ms, struct sink *s)
+{
 	if (n->transport == SINK_TCP) {
+		n->redial = false; /* closing: no new connection */
 		/* records still wait: one last try, even inside the backoff */
 		if (n->state == SNET_DOWN && n->usent < n->nunits) {
 			n->now_ms = mono_ms();
 			snet_connect(n);
 		}
-		for (;;) {
-			struct pollfd p = { .fd = n->fd,
-					    .events = n->state == SNET_HANDSHAKE ? n->want : POLLOUT };
-			uint64_t now = mono_ms();
-
-			n->now_ms = now;
-			snet_flush(n);
-			if (n->off == n->len || n->state == SNET_DOWN || now >= deadline)
-				break;
-			/* a handshake may also wait for time to pass: look again soon */
-			(void)poll(&p, 1, n->state == SNET_HANDSHAKE && deadline - now > 100
-						  ? 100 : (int)(deadline - now));
-		}
+		snet_drain(n, linger_ms, false);
 		for (size_t i = n->usent; i < n->nunits; i++)
 			n->dropped += n->units[i].nrec;
 	}
@@ -417,12 +466,7 @@ void snet_finish(struct snet *n, unsigned linger_ms, struct sink *s)
 
 void snet_close(struct snet *n)
 {
-	if (n->layer_on)
-		n->layer->stop(n->lctx, true);
-	n->layer_on = false;
-	if (n->fd >= 0)
-		close(n->fd);
-	n->fd = -1;
+	snet_hangup(n, true);
 	free(n->buf);
 	free(n->units);
 	if (n->ai)

@@ -83,6 +83,7 @@ struct snet {
 	bool layer_on;            /* layer started on this fd, not stopped  */
 	short want;               /* HANDSHAKE: poll events it waits for    */
 	bool refusing;            /* authentication failed: records refused */
+	bool redial;              /* snet_redial: reconnect once nothing waits */
 	uint64_t dropped;         /* records of queued units lost, not yet accounted */
 };
 
@@ -117,6 +118,14 @@ int snet_queue_front(struct snet *n, const void *p, size_t len);
 void snet_flush(struct snet *n);
 /* Connect, reconnect, notice a peer that left, flush. */
 void snet_tick(struct snet *n, uint64_t now_ms);
+/* TCP: a new connection on purpose (new credentials were loaded): what
+ * waits is sent on the current connection first (up to linger_ms, longer
+ * if need be: until then new units go the same way), then it is closed
+ * cleanly (TLS close_notify) and the next one starts at once, even after
+ * an authentication failure; it waits up to linger_ms more for it to be
+ * up, so that what comes meanwhile waits in the caller's queue rather
+ * than in the stream buffer. Nothing queued is lost. */
+void snet_redial(struct snet *n, unsigned linger_ms);
 /* Records a sink accepted (the pipeline counted them written) and lost
  * later move from written to lost, as the file sink does with lines it
  * could not write. */
@@ -124,8 +133,6 @@ void sink_lost_late(struct sink *s, uint64_t n);
 /* Move the records of queued units lost since the last call (a
  * connection that broke mid-stream) into s's counts. */
 void snet_account(struct snet *n, struct sink *s);
-/* Flush for at most linger_ms, then close. What is left is lost: counted
- * in s and logged (the pipeline has taken its last count by then). */
 /* The last flush (TCP: up to linger_ms), then what could not be sent is
  * counted lost on s: after it the sink's counts are final. */
 void snet_finish(struct snet *n, unsigned linger_ms, struct sink *s);

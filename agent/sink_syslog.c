@@ -31,7 +31,9 @@
  *   any byte in MSG; frames are queued whole in a bounded buffer and sent
  *   non-blocking (sink_net.c); what does not fit is counted lost.
  * - TLS (RFC 5425): the same frames in a mutually authenticated TLS
- *   stream, the TLS layer of sink_tls.c over the same transport.
+ *   stream, the TLS layer of sink_tls.c over the same transport. A reload
+ *   (SIGHUP) reads the certificates again and, when they are good, sends
+ *   what is queued and reconnects with them.
  */
 #include <stddef.h>
 #include <errno.h>
@@ -259,6 +261,21 @@ static void syslog_flush(struct sink *s)
 	snet_finish(&((struct syslog_sink *)s)->net, SYSLOG_LINGER_MS, s);
 }
 
+/* TLS: new certificates, then a new connection once the frames queued
+ * so far are sent. Plain syslog has nothing to reload. */
+static int syslog_reload(struct sink *s)
+{
+	struct syslog_sink *ss = (struct syslog_sink *)s;
+
+	if (!ss->tls)
+		return 0;
+	if (tls_layer_reload(ss->tls))
+		return -1;
+	snet_redial(&ss->net, SYSLOG_LINGER_MS);
+	snet_account(&ss->net, s);
+	return 0;
+}
+
 static void syslog_close(struct sink *s)
 {
 	struct syslog_sink *ss = (struct syslog_sink *)s;
@@ -276,6 +293,7 @@ static const struct sink_ops syslog_ops = {
 	.flush = syslog_flush,
 	.write = syslog_write,
 	.tick = syslog_tick,
+	.reload = syslog_reload,
 	.close = syslog_close,
 };
 

@@ -5,7 +5,10 @@
  * without ever waiting.
  *
  * Every (re)connection builds a fresh SSL_CTX from the files, so a
- * certificate rotated on disk is used from the next connection on.
+ * certificate rotated on disk is used from the next connection on. A
+ * reload (SIGHUP) builds it at once: when the files are good it is kept
+ * for the connection the sink then makes, when they are not the sink
+ * goes on with the connection it has.
  *
  * TLS 1.3 moves the server's check of the client certificate after the
  * client's handshake is done: the server then answers with session
@@ -44,7 +47,8 @@ struct tls_layer {
 	char *ca, *cert, *key, *name;
 	bool name_is_ip, tls12;
 	char who[300];          /* the sink, for logs */
-	SSL_CTX *ctx;
+	SSL_CTX *ctx;           /* of the connection */
+	SSL_CTX *fresh;         /* reloaded, for the next connection */
 	SSL *ssl;
 	bool hs_done;           /* SSL_connect finished */
 	bool cert_requested;    /* the server asked for our certificate */
@@ -321,7 +325,8 @@ static int tls_start(void *ctx, int fd)
 	char err[512];
 	BIO *b;
 
-	t->ctx = tls_make_ctx(t, err, sizeof(err));
+	t->ctx = t->fresh ? t->fresh : tls_make_ctx(t, err, sizeof(err));
+	t->fresh = NULL;
 	if (!t->ctx) {
 		pr_warn("%s: %s; nothing is sent, records are counted lost, next try in a minute\n",
 			t->who, err);
@@ -351,15 +356,28 @@ bad_name:
 	return -EKEYREJECTED;
 }
 
+/* "SUBJECT serial HEX" of a certificate, for logs. */
+static void tls_cert_text(X509 *c, char *buf, size_t len)
+{
+	BIGNUM *bn = c ? ASN1_INTEGER_to_BN(X509_get0_serialNumber(c), NULL) : NULL;
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	char subj[256] = "?";
+
+	if (c)
+		X509_NAME_oneline(X509_get_subject_name(c), subj, sizeof(subj));
+	snprintf(buf, len, "%s serial %s", subj, hex ? hex : "?");
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
 static int tls_up(struct tls_layer *t)
 {
-	X509 *peer = SSL_get0_peer_certificate(t->ssl), *mine = SSL_get_certificate(t->ssl);
-	char subj[256] = "?", me[256] = "?";
+	X509 *peer = SSL_get0_peer_certificate(t->ssl);
+	char subj[256] = "?", me[400];
 
 	if (peer)
 		X509_NAME_oneline(X509_get_subject_name(peer), subj, sizeof(subj));
-	if (mine)
-		X509_NAME_oneline(X509_get_subject_name(mine), me, sizeof(me));
+	tls_cert_text(SSL_get_certificate(t->ssl), me, sizeof(me));
 	pr_info("%s: %s %s, server certificate %s verified as \"%s\" against %s, client certificate %s (%s)\n",
 		t->who, SSL_get_version(t->ssl), SSL_get_cipher_name(t->ssl), subj, t->name, t->ca,
 		me, t->cert);
@@ -496,11 +514,30 @@ const struct snet_layer tls_snet_layer = {
 	.stop = tls_stop,
 };
 
+int tls_layer_reload(struct tls_layer *t)
+{
+	char err[512], mine[400];
+	SSL_CTX *ctx = tls_make_ctx(t, err, sizeof(err));
+
+	if (!ctx) {
+		pr_warn("%s: certificates not reloaded: %s; the connection and the certificates in "
+			"use stay\n", t->who, err);
+		return -1;
+	}
+	SSL_CTX_free(t->fresh);
+	t->fresh = ctx;
+	tls_cert_text(SSL_CTX_get0_certificate(ctx), mine, sizeof(mine));
+	pr_info("%s: certificates reloaded, client certificate %s (%s): reconnecting\n", t->who,
+		mine, t->cert);
+	return 0;
+}
+
 void tls_layer_free(struct tls_layer *t)
 {
 	if (!t)
 		return;
 	tls_stop(t, false);
+	SSL_CTX_free(t->fresh);
 	free(t->ca);
 	free(t->cert);
 	free(t->key);

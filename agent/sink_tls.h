@@ -9,8 +9,8 @@
  * configured CA (and only it: not the system store) and name, a client
  * certificate and key always sent, a receiver that does not ask for it
  * refused. No plaintext fallback. The files are read again at every
- * (re)connection, so a rotated certificate is picked up without a
- * restart. See docs/tls.md.
+ * (re)connection, and at once on a reload (SIGHUP), so a rotated
+ * certificate is picked up without a restart. See docs/tls.md.
  */
 #ifndef WARD_SINK_TLS_H
 #define WARD_SINK_TLS_H
@@ -38,6 +38,10 @@ struct tls_layer;
 struct tls_layer *tls_layer_new(const struct tls_opts *o, const char *host, const char *who,
 				char *err, size_t errlen);
 void tls_layer_free(struct tls_layer *t);
+/* Load and check the files again (as at start) for the next connection.
+ * 0, or -1 when they are not usable: logged, with the file and why, and
+ * the context in use stays. */
+int tls_layer_reload(struct tls_layer *t);
 extern const struct snet_layer tls_snet_layer;
 
 /* syslog+tls://: RFC 5425, octet counting (sink_syslog.c). NULL on error,

@@ -12,15 +12,20 @@
  *   emitted N written W lost L             (sums over the sinks)
  *   pipeline queue_lost Q upstream_lost U
  *   rate R records/s                       (wall time of emit + drain)
+ *   reloads H                              (after a SIGHUP only: how many
+ *   sink SPEC-NAME reload_failed F          were asked, and per sink failed)
  * For each sink, written + lost = N: lost counts records the full queue
  * refused and records the sink could not take; the pipeline's own LOST
  * records are not counted. --expect writes the OCSF line of every record
  * the pipeline accepted, as a receiver should see it (LOST records aside).
- * Exit 0 when every record was written to every sink, 1 when some were
- * lost, 2 on usage errors.
+ * SIGHUP asks the pipeline to reload its sinks (rec_pipeline_reload), as
+ * the agent's SIGHUP does, and says on stderr how many records were
+ * emitted before. Exit 0 when every record was written to every
+ * sink, 1 when some were lost, 2 on usage errors.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,14 @@
 
 #define MAX_SINKS 8
 #define BASE_MS 1735689600000ull /* 2025-01-01T00:00:00Z: records are reproducible */
+
+static volatile sig_atomic_t hup;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	hup = 1;
+}
 
 /* splitmix64: small, fast, and the same sequence on every machine */
 static uint64_t rnd(uint64_t *s)
@@ -258,7 +271,8 @@ int main(int argc, char **argv)
 	struct sink *sinks[MAX_SINKS];
 	enum rec_kind kinds[32];
 	int nspecs = 0, nkinds = 0, c;
-	uint64_t count = 0, seed = 1, depth = 0, tw = 0, tl = 0;
+	uint64_t count = 0, seed = 1, depth = 0, tw = 0, tl = 0, reloads = 0;
+	struct sigaction sa = { .sa_handler = on_hup };
 	double rate = 0, t0, dt;
 	struct rec_pipeline *p;
 	struct rec_stats st;
@@ -311,6 +325,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "rec_tool: %s: %s\n", expect_path, strerror(errno));
 		return 2;
 	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGHUP, &sa, NULL); /* no SA_RESTART: a paced sleep ends early */
 	line = malloc(1 << 20);
 	p = rec_pipeline_new(sinks, (size_t)nspecs, (size_t)depth);
 	if (!p || !line) {
@@ -325,6 +341,13 @@ int main(int argc, char **argv)
 
 		if (rate > 0 && i % 16 == 0)
 			pace(t0, i, rate);
+		if (hup) {
+			hup = 0;
+			reloads++;
+			fprintf(stderr, "rec_tool: SIGHUP after %llu records: reloading the sinks\n",
+				(unsigned long long)i);
+			rec_pipeline_reload(p);
+		}
 		gen_record(&r, i, seed, kinds, nkinds);
 		msg_copy = expect && r.message ? strdup(r.message) : NULL;
 		if (!rec_emit(p, &r) && expect) {
@@ -357,6 +380,14 @@ int main(int argc, char **argv)
 	printf("pipeline queue_lost %llu upstream_lost %llu\n", (unsigned long long)st.queue_lost,
 	       (unsigned long long)st.upstream_lost);
 	printf("rate %.0f records/s\n", dt > 0 ? (double)count / dt : 0.0);
+	if (reloads) {
+		struct sink s;
+
+		printf("reloads %llu\n", (unsigned long long)reloads);
+		for (size_t i = 0; rec_pipeline_sink_stats(p, i, &s); i++)
+			printf("sink %s reload_failed %llu\n", s.name,
+			       (unsigned long long)s.reload_failed);
+	}
 	rec_pipeline_close(p);
 	free(line);
 	if (expect && fclose(expect)) {

@@ -6,10 +6,12 @@
 # the bad ones (an untrusted client, an expired server). Every record must
 # arrive intact (JSON equal to --expect, sequenceId 1..N); every bad case
 # must be refused with a clear message and its records counted lost.
+# Certificates replaced on disk are taken up on SIGHUP without a record
+# lost; broken ones are refused while the connection carries on.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/records/lib.sh
-need rsyslogd openssl python3 ss timeout "$TOOL"
+need rsyslogd openssl python3 ss timeout pgrep "$TOOL"
 if [ ! -e /usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so ] &&
 	! ls /usr/lib/*/rsyslog/lmnsd_ossl.so /usr/lib/rsyslog/lmnsd_ossl.so >/dev/null 2>&1; then
 	echo "SKIP: rsyslog's OpenSSL driver is missing (apt-get install rsyslog-openssl): counted as a failure"
@@ -295,6 +297,93 @@ check "receiver restarted: the reconnection used the rotated client certificate"
 	says "$tmp/restart.tool" "client certificate /CN=ward-agent-rotated"
 check "receiver restarted: rsyslog r2 saw no TLS error" \
 	bash -c "! grep -Ei 'error' '$tmp/r2.stderr'"
+
+# ---- reload on SIGHUP: new certificates, not one record dropped ----------------------------
+# The sender starts with certificate A (CN=ward-agent). Its files are
+# replaced by certificate B (CN=ward-agent-b, same CA) and it gets SIGHUP:
+# the records emitted before go on A's connection, which then closes, and
+# the rest on a new connection made with B. Then two broken replacements,
+# each with a SIGHUP: a key every user may read, a key that is not the
+# certificate's. Both are refused, logged and counted; B's connection
+# carries on. Two sinks from the same files: rsyslog (permitting both
+# names, x509/name) shows every record intact and in order;
+# tls_receiver.py shows which certificate each connection was made with
+# and which records it carried (rsyslog cannot log that).
+cat >"$tmp/conns.py" <<'EOF'
+import sys
+out, k, n, a, b = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+conns = []  # [connection, serial, CN, [sequence ids]]
+for line in open(out):
+    c, serial, cn, seq = line.split()
+    if not conns or conns[-1][0] != c:
+        conns.append([c, serial.lstrip("0"), cn, []])
+    conns[-1][3].append(int(seq))
+got = [(s, cn, q[0], q[-1], q == list(range(q[0], q[-1] + 1))) for _, s, cn, q in conns]
+want = [(a, "ward-agent", 1, k, True), (b, "ward-agent-b", k + 1, n, True)]
+if got != want:
+    print("connections (serial, CN, first, last, consecutive):\n  got  %s\n  want %s" % (got, want))
+    sys.exit(1)
+EOF
+serial() { openssl x509 -noout -serial -in "$1" | sed 's/^serial=0*//'; }
+hup() { kill -HUP "$(pgrep -P "$1")"; } # the rec_tool that `timeout` $1 runs
+{ mkcert hupa ca ward-agent 1 "$CLI_EXT" && mkcert hupb ca ward-agent-b 1 "$CLI_EXT"; } \
+	>>"$tmp/pki.log" 2>&1
+chmod 600 "$pki/hupa.key" "$pki/hupb.key"
+cp -p "$pki/hupa.pem" "$pki/hup.pem"
+cp -p "$pki/hupa.key" "$pki/hup.key"
+sa=$(serial "$pki/hupa.pem") sb=$(serial "$pki/hupb.pem")
+H="ca=$pki/ca.pem,cert=$pki/hup.pem,key=$pki/hup.key,name=syslog.test"
+ph=$(free_port) pr=$(free_port)
+N=10000
+timeout 120 python3 tests/records/tls_receiver.py "$pr" "$pki/ca.pem" "$pki/server.pem" \
+	"$pki/server.key" "$tmp/hup.conns" >"$tmp/hup.receiver" 2>&1 &
+pids+=($!)
+if start_tls_rsyslog hup "$ph" server x509/name 'PermittedPeer=["ward-agent","ward-agent-b"]' &&
+	wait_listen -Hltn "$pr"; then
+	timeout 60 "$TOOL" --sink "syslog+tls://127.0.0.1:$ph,$H" --sink "syslog+tls://127.0.0.1:$pr,$H" \
+		--count $N --rate 1000 --seed 9 --kinds all --expect "$tmp/hup.expect" >"$tmp/hup.tool" 2>&1 &
+	tp=$!
+	pids+=("$tp")
+	wait_lines "$tmp/hup.log" 1500
+	# B replaces A the way a rotation should be done: whole files renamed in place
+	cp -p "$pki/hupb.pem" "$pki/hup.pem.new" && mv "$pki/hup.pem.new" "$pki/hup.pem"
+	cp -p "$pki/hupb.key" "$pki/hup.key.new" && mv "$pki/hup.key.new" "$pki/hup.key"
+	hup "$tp"
+	wait_lines "$tmp/hup.log" 4000
+	chmod 644 "$pki/hup.key" # every user may read it
+	hup "$tp"
+	wait_lines "$tmp/hup.log" 6500
+	cp "$pki/hupa.key" "$pki/hup.key" # A's key under B's certificate
+	chmod 600 "$pki/hup.key"
+	hup "$tp"
+	wait "$tp"
+	echo "rc $?" >>"$tmp/hup.tool"
+	wait_lines "$tmp/hup.log" $N
+	wait_lines "$tmp/hup.conns" $N
+fi
+touch "$tmp/hup.log" "$tmp/hup.conns" "$tmp/hup.tool"
+k=$(sed -n 's/^rec_tool: SIGHUP after \([0-9]*\) records.*/\1/p' "$tmp/hup.tool" | head -1)
+check "reload: rec_tool wrote all $N records to both sinks across 3 SIGHUPs, 0 lost" \
+	says "$tmp/hup.tool" "^emitted $N written $((2 * N)) lost 0\$"
+check "reload: rsyslog stored $N messages, sequenceId 1..$N, every MSG the JSON of its record" \
+	ck all "$tmp/hup.log" "$tmp/hup.expect" $N
+check "reload: rsyslog got them in order, none twice" ck resumed "$tmp/hup.log" "$tmp/hup.expect" $N
+check "reload: records 1..${k:-?} (before the SIGHUP) came with certificate A, the rest on one new connection with B" \
+	python3 "$tmp/conns.py" "$tmp/hup.conns" "${k:-0}" $N "$sa" "$sb"
+check "reload: the sink to rsyslog made 2 connections, with A then B (by serial)" \
+	bash -c "grep -E 'syslog\+tls://127\.0\.0\.1:$ph: TLSv1\.3 .*client certificate /CN=ward-agent' '$tmp/hup.tool' |
+		sed 's/.*client certificate \(.*\) (.*/\1/' | tr '\n' ';' | grep -Eqx '/CN=ward-agent serial 0*$sa;/CN=ward-agent-b serial 0*$sb;' ||
+		{ cat '$tmp/hup.tool'; exit 1; }"
+check "reload: the sink says it reloaded certificate B" \
+	says "$tmp/hup.tool" "certificates reloaded, client certificate /CN=ward-agent-b serial 0*$sb .*reconnecting"
+check "reload of a world-readable key: refused, file and reason logged, the connection stays" \
+	says "$tmp/hup.tool" "certificates not reloaded: key $pki/hup\.key is readable or writable by every user \(mode 0644\).*the connection and the certificates in use stay"
+check "reload of a key that is not the certificate's: refused, files and reason logged" \
+	says "$tmp/hup.tool" "certificates not reloaded: key $pki/hup\.key does not match cert $pki/hup\.pem"
+check "reload: 3 reloads asked, the 2 with broken files counted failed by each sink" \
+	bash -c "grep -q '^reloads 3\$' '$tmp/hup.tool' &&
+		[ \$(grep -Ec '^sink syslog\+tls://.* reload_failed 2\$' '$tmp/hup.tool') = 2 ] || { cat '$tmp/hup.tool'; exit 1; }"
+check "reload: rsyslog saw no TLS error" bash -c "! grep -Ei 'error|not permitted' '$tmp/hup.stderr'"
 
 # No receiver at all: nothing blocks, every record counted lost at close.
 pn=$(free_port)
