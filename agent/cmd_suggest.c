@@ -414,7 +414,7 @@ static void service_label(const struct sopts *o, const struct service *sv, const
 		else
 			snprintf(item, sizeof(item), "%u-%u", rg[i].lo, rg[i].hi);
 		if (off + strlen(item) + 6 >= len || off > 36) {
-			off += snprintf(buf + off, len - off, ".etc");
+			snprintf(buf + off, len - off, ".etc");
 			break;
 		}
 		off += snprintf(buf + off, len - off, "%s%s", i ? "." : "-", item);
@@ -432,10 +432,10 @@ static void human_bytes(uint64_t b, char *buf, size_t len)
 		snprintf(buf, len, "%llu bytes", (unsigned long long)b);
 		return;
 	}
-	while (v >= 1024 && u < 3) {
+	do {
 		v /= 1024;
 		u++;
-	}
+	} while (v >= 1024 && u < 3);
 	snprintf(buf, len, "%.1f %s", v, unit[u]);
 }
 
@@ -695,6 +695,7 @@ static int build(struct sopts *o, struct sctx *c, struct sresult *R, struct name
 	R->groups = calloc(nr ? nr : 1, sizeof(*R->groups));
 	if (!R->groups)
 		return -ENOMEM;
+	R->ngroups = 0;
 	for (size_t i = 0; i < nr; i++) {
 		struct srule *r = &R->rules[i];
 		const struct service *sv = &R->svcs[r->s0];
@@ -763,7 +764,7 @@ static int against_current(struct sopts *o, struct sctx *c, struct sresult *R,
 		if (v.pass) {
 			s->drop = true;
 			R->covered += key_flows(s);
-		} else if (v.rule_idx != WARD_RULE_NONE) {
+		} else if (v.rule_idx != WARD_RULE_NONE && v.rule_idx < cur->nrules) {
 			s->drop = true;
 			R->conflicts++;
 			R->conflict_flows += key_flows(s);

@@ -365,9 +365,10 @@ static const char *check_sink(const char *spec, char *buf, size_t len)
 		/* TLS syslog has a default port (6514, RFC 5425) */
 		if (!strcmp(sink_kinds[k].prefix, "syslog+tls://")) {
 			const char *after = hp[0] == '[' ? strchr(hp, ']') : hp;
+			size_t n = strlen(hp);
 
-			if (after && !strchr(after, ':') && strlen(hp) + 6 < sizeof(hp))
-				strcat(hp, ":6514");
+			if (after && !strchr(after, ':') && n + 6 < sizeof(hp))
+				snprintf(hp + n, sizeof(hp) - n, ":6514");
 		}
 		why = check_hostport(hp);
 		if (why)

@@ -369,6 +369,8 @@ static void accept_some(struct control *c)
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct conn *k = NULL;
+		/* cppcheck-suppress nullPointer ; gnu.cfg has accept4's addrlen
+		 * not-null, but accept4(2) takes NULL for it when addr is NULL */
 		int fd = accept4(c->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {

@@ -40,13 +40,14 @@ static int ptr_push(struct walker *w, const char *tok, size_t n)
 {
 	size_t need = w->plen + 2 * n + 2;
 
-	if (need > w->pcap) {
-		char *p = realloc(w->ptr, need * 2);
+	if (need > w->pcap || !w->ptr) {
+		size_t cap = need * 2 + 64; /* never 0, even were need to wrap */
+		char *p = realloc(w->ptr, cap);
 
 		if (!p)
 			return -1;
 		w->ptr = p;
-		w->pcap = need * 2;
+		w->pcap = cap;
 	}
 	w->ptr[w->plen++] = '/';
 	for (size_t i = 0; i < n; i++) {

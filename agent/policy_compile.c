@@ -188,7 +188,8 @@ static int sweep(struct ctx *c, uint32_t cls, uint8_t dir, uint8_t proto, struct
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	qsort(s, ns, sizeof(*s), cmp_span_lo);
+	if (ns) /* qsort wants a non-NULL base even for no element */
+		qsort(s, ns, sizeof(*s), cmp_span_lo);
 	for (size_t i = 0; i < ns; i++) {
 		b[nb++] = s[i].lo;
 		b[nb++] = s[i].hi + 1;

@@ -222,9 +222,10 @@ static size_t u64_text(char *out, uint64_t v)
 void jb_u64(struct jbuf *b, const char *key, uint64_t v)
 {
 	char t[20];
+	size_t n = u64_text(t, v);
 
 	jb_key(b, key);
-	jb_mem(b, t, u64_text(t, v));
+	jb_mem(b, t, n);
 }
 
 void jb_u64_str(struct jbuf *b, const char *key, uint64_t v)
@@ -331,9 +332,9 @@ void rec_addrs(const struct flow_record *r, char *src, char *dst)
 		return;
 	}
 	if (!inet_ntop(AF_INET6, r->src, src, 46))
-		strcpy(src, "::");
+		snprintf(src, 46, "::");
 	if (!inet_ntop(AF_INET6, r->dst, dst, 46))
-		strcpy(dst, "::");
+		snprintf(dst, 46, "::");
 }
 
 void rec_traffic(const struct flow_record *r, struct rec_traffic *t)

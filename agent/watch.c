@@ -53,8 +53,8 @@ struct filewatch *filewatch__new(const char *path)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	strcpy(dir, path);
-	strcpy(base, path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
 	snprintf(w->name, sizeof(w->name), "%s", basename(base));
 	link_head(path, w->link, sizeof(w->link));
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);

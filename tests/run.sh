@@ -86,12 +86,15 @@ suite_model() { need_root model && run_suite model "$BUILD/tests/test_model" --s
 suite_netns() { need_root netns && run_suite netns tests/netns/test_lab.sh || cannot_run netns; }
 suite_xdpmode() { need_root xdpmode && run_suite xdpmode tests/netns/test_xdpmode.sh || cannot_run xdpmode; }
 suite_cli()   { run_suite cli tests/cli/test_cli.sh; }
+# clang --analyze and cppcheck over the agent and BPF sources (tests/static/run.sh)
+suite_static() { run_suite static make --no-print-directory BUILD="$BUILD" check; }
 suite_records() { run_suite records tests/records/run.sh; }
 
 case $which in
-all) suite_unit; suite_cli; suite_records; suite_apply; suite_deploy; suite_hardening; suite_bpf; suite_ct; suite_rl; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns; suite_adopt; suite_flows; suite_floodrec; suite_hotplug; suite_reload; suite_metrics; suite_rollout; suite_systemd; suite_ratelimit; suite_sanitize ;;
+all) suite_unit; suite_cli; suite_static; suite_records; suite_apply; suite_deploy; suite_hardening; suite_bpf; suite_ct; suite_rl; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns; suite_adopt; suite_flows; suite_floodrec; suite_hotplug; suite_reload; suite_metrics; suite_rollout; suite_systemd; suite_ratelimit; suite_sanitize ;;
 unit) suite_unit ;;
 cli) suite_cli ;;
+static) suite_static ;;
 records) suite_records ;;
 bpf) suite_bpf ;;
 ct) suite_ct ;;
@@ -115,7 +118,7 @@ model) suite_model ;;
 netns) suite_netns ;;
 xdpmode) suite_xdpmode ;;
 fuzz) suite_fuzz ;;
-*) echo "usage: tests/run.sh [all|unit|cli|bpf|ct|swap|model|fuzz|xdpmode|netns]"; exit 2 ;;
+*) echo "usage: tests/run.sh [all|unit|cli|static|bpf|ct|swap|model|fuzz|xdpmode|netns]"; exit 2 ;;
 esac
 
 echo
