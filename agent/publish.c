@@ -5,6 +5,8 @@
  * slot once, so each sees the old policy or the new one, whole.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +153,43 @@ static int write_meta(struct ward *w, const struct policy *p, __u32 generation)
 	return bpf_map_update_elem(fd, &zero, &m, BPF_ANY) ? -errno : 0;
 }
 
+struct tries_job {
+	struct ward *w;
+	__u32 idle;
+	const struct compiled *c;
+	int err;
+};
+
+static void *tries_thread(void *arg)
+{
+	struct tries_job *j = arg;
+
+	j->err = fill_tries(j->w, j->idle, j->c);
+	return NULL;
+}
+
+/* The tries on a thread of their own while this one zeroes counters and
+ * names rules: different maps, so at 100,000 rules the two halves of the
+ * work (each mostly kernel time) run on two CPUs. */
+static int fill_idle(struct ward *w, __u32 idle, const struct compiled *c, const struct policy *p)
+{
+	struct tries_job j = { .w = w, .idle = idle, .c = c };
+	bool threaded = c->nrules >= 4096;
+	pthread_t t;
+	int err;
+
+	if (threaded && pthread_create(&t, NULL, tries_thread, &j))
+		threaded = false;
+	if (!threaded)
+		tries_thread(&j);
+	err = fill_rate_limits(w, idle, c);
+	if (!err)
+		err = fill_stats(w, idle, p);
+	if (threaded)
+		pthread_join(t, NULL);
+	return err ? err : j.err;
+}
+
 /*
  * Return only when no program can still be using the old slot, so that the
  * next publish may rewrite it. Updating a map-in-map waits for every running
@@ -185,11 +224,7 @@ int ward__publish(struct ward *w, const struct compiled *c, const struct policy 
 	idle = active ^ 1;
 	if (bpf_map_lookup_elem(cfd, &active, &live))
 		return -errno;
-	err = fill_tries(w, idle, c);
-	if (!err)
-		err = fill_rate_limits(w, idle, c);
-	if (!err)
-		err = fill_stats(w, idle, p);
+	err = fill_idle(w, idle, c, p);
 	if (err)
 		return err;
 	next.generation = live.generation + 1;
