@@ -12,13 +12,22 @@
  * for zlib (only for the previous compression, at the next rotation).
  * Never copytruncate: a line is in exactly one file.
  *
+ * Counts: a record is counted written once write(2) took the last byte of
+ * its line, never before, so `written` (ward_records_written_total) only
+ * grows. The pipeline counts a record written when write() returns 0: for
+ * a line that is only buffered, fs_write takes that count back at once
+ * and fs_flush gives it when the line is in the file.
+ *
  * Failure (ENOSPC, EIO): what could not be written stays buffered and is
  * retried on the next record; a record that finds the buffer full is
  * refused (counted lost by the pipeline). What a tick still cannot write
- * is given up: its lines move from `written` to `lost` (so the pipeline
- * reports them within a second or two, and its counts are final at close)
- * and a partly written line is cut off the file, so written + lost is
- * exact and every line in the file is whole. The next records try again.
+ * is given up: its records are counted lost, and only lost (so the
+ * pipeline reports them within a second or two, and its counts are final
+ * at close), and a partly written line is cut off the file, so written +
+ * lost is exact and every line in the file is whole. The pipeline's own
+ * LOST lines are kept, before records if the buffer is full, and written
+ * once there is room: they are what tells a reader of the file that
+ * records are missing. The next records try again.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,9 +55,12 @@ struct file_sink {
 	unsigned keep;
 	bool gzip;
 
-	char *buf;
+	char *buf;         /* whole lines, the first one maybe partly in the file  */
 	size_t len, cap;
 	size_t head_done;  /* bytes of the first buffered line already in the file */
+	uint64_t nlines;   /* lines in buf                                          */
+	size_t *meta_end;  /* where each of the pipeline's LOST lines in buf ends   */
+	size_t nmeta, meta_cap;
 	uint64_t size;     /* bytes in the live file                                */
 	uint64_t born_ms;  /* when the live file was started, for max_age           */
 	bool failing;      /* a write failed and has not succeeded since (log once) */
@@ -92,12 +104,44 @@ static void fs_error(struct file_sink *f, const char *what, int err)
 	f->failing = true;
 }
 
+static uint64_t count_lines(const char *p, size_t len)
+{
+	const char *end = p + len;
+	uint64_t n = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/* The first `done` bytes of the buffer, whole lines, are in the file: its
+ * records count written now (the pipeline counted its LOST lines when it
+ * handed them over) and the lines leave the buffer. */
+static void fs_written(struct file_sink *f, size_t done)
+{
+	uint64_t lines = done == f->len ? f->nlines : count_lines(f->buf, done);
+	size_t m = 0;
+
+	while (m < f->nmeta && f->meta_end[m] <= done)
+		m++;
+	f->s.written += lines - m;
+	f->nlines -= lines;
+	f->nmeta -= m;
+	for (size_t i = 0; i < f->nmeta; i++)
+		f->meta_end[i] = f->meta_end[m + i] - done;
+	memmove(f->buf, f->buf + done, f->len - done);
+	f->len -= done;
+}
+
 /* Write out the buffer; 0 when it is empty afterwards. What a failure
  * leaves is kept, with head_done saying how much of its first line the
  * file already has. */
 static int fs_flush(struct file_sink *f)
 {
-	size_t off = 0;
+	size_t off = f->head_done, done;
+	const char *nl;
 
 	if (!f->len)
 		return 0;
@@ -115,41 +159,53 @@ static int fs_flush(struct file_sink *f)
 		off += (size_t)n;
 		f->size += (size_t)n;
 	}
-	if (off) {
-		/* Whole lines written: only the bytes after the last '\n' belong to
-		 * a line that is still partly buffered. */
-		const char *nl = memrchr(f->buf, '\n', off);
-
-		f->head_done = nl ? off - (size_t)(nl + 1 - f->buf) : f->head_done + off;
-		memmove(f->buf, f->buf + off, f->len - off);
-		f->len -= off;
-	}
+	/* the lines up to the last '\n' written are whole in the file */
+	nl = off ? memrchr(f->buf, '\n', off) : NULL;
+	done = nl ? (size_t)(nl + 1 - f->buf) : 0;
+	if (done)
+		fs_written(f, done);
+	f->head_done = off - done;
 	if (f->len)
 		return -1;
-	f->head_done = 0;
 	if (f->failing)
 		pr_info("flow records: %s: writing again\n", f->s.name);
 	f->failing = false;
 	return 0;
 }
 
-/* Give up what is still buffered: count its lines lost and cut a partly
- * written line off the file. */
+/* Give up the records still buffered: count them lost (only lost: they
+ * were never counted written) and cut a partly written line off the file.
+ * The pipeline's LOST lines stay for the next try, and so does a line
+ * partly in a file that cannot be cut (stdout): its rest must follow. */
 static void fs_drop_buffer(struct file_sink *f)
 {
-	uint64_t lines = 0;
-	const char *p = f->buf, *end = f->buf + f->len;
+	size_t at = 0, keep = 0, m = 0, nm = 0;
+	uint64_t kept = 0;
 
-	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
-		lines++;
-		p++;
-	}
-	if (f->head_done && f->fd >= 0 && f->path && !ftruncate(f->fd, (off_t)(f->size - f->head_done)))
+	if (f->head_done && f->fd >= 0 && f->path && !ftruncate(f->fd, (off_t)(f->size - f->head_done))) {
 		f->size -= f->head_done;
-	f->s.written -= lines < f->s.written ? lines : f->s.written;
-	f->s.lost += lines;
-	f->len = 0;
-	f->head_done = 0;
+		f->head_done = 0;
+	}
+	while (at < f->len) {
+		const char *nl = memchr(f->buf + at, '\n', f->len - at);
+		size_t end = nl ? (size_t)(nl + 1 - f->buf) : f->len;
+		bool meta = m < f->nmeta && f->meta_end[m] == end;
+
+		m += meta;
+		if (meta || (!at && f->head_done)) {
+			memmove(f->buf + keep, f->buf + at, end - at);
+			keep += end - at;
+			if (meta)
+				f->meta_end[nm++] = keep;
+			kept++;
+		} else {
+			f->s.lost++;
+		}
+		at = end;
+	}
+	f->len = keep;
+	f->nlines = kept;
+	f->nmeta = nm;
 }
 
 /* ---- the live file ------------------------------------------------------------------ */
@@ -378,21 +434,53 @@ static bool fs_grow(struct file_sink *f, size_t need)
 	return true;
 }
 
+/* Note where a LOST line ends in the buffer; false without memory. */
+static bool fs_note_meta(struct file_sink *f, size_t end)
+{
+	if (f->nmeta == f->meta_cap) {
+		size_t cap = f->meta_cap ? 2 * f->meta_cap : 16;
+		size_t *n = realloc(f->meta_end, cap * sizeof(*n));
+
+		if (!n)
+			return false;
+		f->meta_end = n;
+		f->meta_cap = cap;
+	}
+	f->meta_end[f->nmeta++] = end;
+	return true;
+}
+
 static int fs_write(struct sink *s, const struct flow_record *r, const char *json, size_t len)
 {
 	struct file_sink *f = (struct file_sink *)s;
-	size_t need = len + 1;
+	size_t need = len + 1, pending = f->size + f->len - f->head_done;
+	bool meta = r->kind == REC_LOST;
 
-	if (f->path && f->max_bytes && f->size + f->len && f->size + f->len + need > f->max_bytes)
+	if (f->path && f->max_bytes && pending && pending + need > f->max_bytes)
 		fs_rotate(f);
 	if (f->cap - f->len < need) {
 		fs_flush(f);
+		/* A LOST line takes the place of the records the file cannot
+		 * take: they are given up now (the next LOST line counts them),
+		 * so the file keeps saying what it misses. */
+		if (meta && f->cap - f->len < need)
+			fs_drop_buffer(f);
 		if (f->cap - f->len < need && (f->len || !fs_grow(f, need)))
 			return -1;
 	}
+	if (meta && !fs_note_meta(f, f->len + need))
+		return -1;
 	memcpy(f->buf + f->len, json, len);
 	f->buf[f->len + len] = '\n';
 	f->len += need;
+	f->nlines++;
+	/* The caller counts the record written when we return: a record is
+	 * written only once fs_flush has it in the file (unsigned arithmetic,
+	 * so this undoes the caller's increment even from 0). A LOST line
+	 * counts at once: fs_drop_buffer keeps it (only a close on a full
+	 * disk gives it up). */
+	if (!meta)
+		f->s.written--;
 	return 0;
 }
 
@@ -419,13 +507,27 @@ static void fs_close(struct sink *s)
 	gz_wait(f);
 	if (f->own_fd && f->fd >= 0)
 		close(f->fd);
+	free(f->meta_end);
 	free(f->buf);
 	free(f->path);
 	free(f);
 }
 
+/* Reload (SIGHUP): the file again by its name, for logrotate's
+ * create/postrotate. Refused while a line would be split across files. */
+static int fs_reopen(struct sink *s)
+{
+	struct file_sink *f = (struct file_sink *)s;
+
+	if (fs_flush(f))
+		return -1;
+	if (f->fd >= 0)
+		close(f->fd);
+	return fs_open_live(f) ? -1 : 0;
+}
+
 static const struct sink_ops file_ops = {
-	.kind = "file", .write = fs_write, .tick = fs_tick, .close = fs_close,
+	.kind = "file", .write = fs_write, .tick = fs_tick, .reload = fs_reopen, .close = fs_close,
 };
 static const struct sink_ops stdout_ops = {
 	.kind = "stdout", .write = fs_write, .tick = fs_tick, .close = fs_close,

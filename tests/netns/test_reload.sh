@@ -68,7 +68,8 @@ check "  with no rejection on the way" test "$(rejections)" = 0
 
 : >"$POL"
 check "truncated to nothing: rejected, revision 4 stays" stays 4
-check "  the rejection is logged" until_ok 3 test "$(rejections)" -ge 1
+rejected() { [ "$(rejections)" -ge 1 ]; } # counted again at every try of until_ok
+check "  the rejection is logged" until_ok 3 rejected
 printf '{ "version": 1, "name": "reload", "revision": 5, "ingress": [ { "id": "x", "from": ["nowhere"] } ] }' >"$POL"
 check "invalid policy: rejected, revision 4 stays" stays 4
 rm -f "$POL"
@@ -97,13 +98,30 @@ check "reloads and rejections are audit records" bash -c "
 	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json' | grep -qx 5 &&
 	grep -q '\"event_code\":\"policy-reject\"' '$TMP/flows.json'"
 
+# logrotate: the flows file moved away, then SIGHUP. Records queued before
+# the signal (its own policy-reload record included) go to the moved file;
+# the agent then opens the path again and the next record lands there.
+mv "$TMP/flows.json" "$TMP/flows.json.1"
+kill -HUP "$AGENT"
+check "SIGHUP: the moved file gets the SIGHUP reload record" until_ok 5 bash -c "
+	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json.1' | grep -qx 6"
+check "  and a new flows file is opened at the path" until_ok 5 test -e "$TMP/flows.json"
+policy 9 >"$CM/..v1/policy.json"
+ln -sfn ..v1 "$CM/..data_tmp"
+mv -T "$CM/..data_tmp" "$CM/..data"
+check "  revision 9 in force" until_ok 5 rev_is 9
+check "  its reload record is in the new file, not the moved one" until_ok 5 bash -c "
+	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json' | grep -qx 1 &&
+	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json.1' | grep -qx 6"
+check "  the new file is not world-readable" bash -c "[ \$(( 0\$(stat -c %a '$TMP/flows.json') & 7 )) = 0 ]"
+
 # an upgrade or a resize that cannot adopt the pinned maps is refused
 # with a clear message, and changes nothing
 nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --interface rl0 --pin-path "$PIN" \
 	--flows none --control-socket none --ct-size 4096 </dev/null >"$TMP/second.log" 2>&1
 check "a second agent asking for other map sizes exits 3" test $? = 3
 check "  and says which map and why" grep -q "ward_ct: pinned with 262144 entries, this agent asks for 4096" "$TMP/second.log"
-check "  the running policy is untouched" rev_is 8
+check "  the running policy is untouched" rev_is 9
 OLD=/sys/fs/bpf/ward-test-reload-old-$ID
 mkdir -p "$OLD"
 bpftool map create "$OLD/ward_meta" type array key 4 value 64 entries 1 name ward_meta

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The file sink end to end, through build/tests/rec_tool and a real pipeline:
 # OCSF validity (plain and gzip), rotation without loss or duplicates,
-# retention, age rotation, ECS keys, a full disk (a tiny tmpfs), and the
-# throughput of the file sink. Ends with "N passed, N failed".
+# retention, age rotation, reopening on SIGHUP, ECS keys, a full disk (a
+# tiny tmpfs), and the throughput of the file sink. Ends with "N passed,
+# N failed".
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -45,19 +46,22 @@ all_lines() { # base path
 	cat "$base"
 }
 
-# Sequence numbers 1..N each exactly once, no other records, every line JSON.
-seq_exact() { # N, reads lines on stdin
+# Sequence numbers FIRST..LAST each exactly once and in order, no other
+# records, every line JSON.
+seq_range() { # FIRST, LAST, reads lines on stdin
 	python3 -c '
 import json, sys
-n = int(sys.argv[1]); seqs = []
+a, b = int(sys.argv[1]), int(sys.argv[2]); seqs = []
 for line in sys.stdin:
     r = json.loads(line)
     seqs.append(r["metadata"]["sequence"])
-ok = len(seqs) == n and sorted(seqs) == list(range(1, n + 1)) and seqs == sorted(seqs)
+ok = seqs == list(range(a, b + 1))
 if not ok:
     print("lines %d, distinct %d, min %s, max %s" % (len(seqs), len(set(seqs)), min(seqs, default=None), max(seqs, default=None)))
-sys.exit(0 if ok else 1)' "$1"
+sys.exit(0 if ok else 1)' "$1" "$2"
 }
+seq_exact() { seq_range 1 "$1"; } # N
+seq_in() { seq_range "$2" "$3" <"$1"; } # file (missing: a failure), FIRST, LAST
 
 # ---- 1. OCSF validity, plain and gzip ------------------------------------------------
 echo "--- OCSF output passes ocsf-check"
@@ -113,7 +117,25 @@ nrot=$(ls "$d"/flows.json.* 2>/dev/null | wc -l)
 check "at least 2 age rotations (got $nrot)" test "$nrot" -ge 2
 check "age rotation: every line once" seq_exact 450 < <(all_lines "$d/flows.json")
 
-# ---- 5. ECS ---------------------------------------------------------------------------
+# ---- 5. reopen on SIGHUP (logrotate: move the file away, then SIGHUP) --------------------
+echo "--- reopen on SIGHUP"
+d=$tmp/hup
+mkdir -p "$d"
+timeout 60 "$TOOL" --sink "file:$d/flows.json" --count 400 --rate 100 >"$d/out" 2>"$d/err" &
+tp=$!
+sleep 1.5
+mv "$d/flows.json" "$d/flows.json.moved"
+kill -HUP "$(pgrep -P $tp)"
+wait $tp
+k=$(sed -n 's/^rec_tool: SIGHUP after \([0-9]*\) records.*/\1/p' "$d/err")
+check "reopen: no record lost" grep -q '^emitted 400 written 400 lost 0$' "$d/out"
+check "reopen: records 1..${k:-?} (before the SIGHUP) all in the moved file, in order" \
+	seq_in "$d/flows.json.moved" 1 "${k:-0}"
+check "reopen: records $((${k:-0} + 1))..400 in a new file, in order" \
+	seq_in "$d/flows.json" $((${k:-0} + 1)) 400
+check "reopen: the new file is 0640" test "$(stat -c %a "$d/flows.json")" = 640
+
+# ---- 6. ECS ---------------------------------------------------------------------------
 echo "--- ECS output"
 d=$tmp/ecs
 mkdir -p "$d"
@@ -150,7 +172,7 @@ for n, line in enumerate(open(sys.argv[1]), 1):
         bad += 1
 sys.exit(1 if bad else 0)' "$d/flows.json"
 
-# ---- 6. full disk ------------------------------------------------------------------------
+# ---- 7. full disk ------------------------------------------------------------------------
 echo "--- full disk (tmpfs of 1 MiB)"
 mnt=$tmp/full
 mkdir -p "$mnt"
@@ -180,7 +202,7 @@ else
 	bad "cannot mount a tmpfs (root needed) for the full-disk test"
 fi
 
-# ---- 7. throughput -----------------------------------------------------------------------
+# ---- 8. throughput -----------------------------------------------------------------------
 echo "--- throughput of the file sink"
 d=$tmp/bench
 mkdir -p "$d"

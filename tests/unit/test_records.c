@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -835,6 +836,76 @@ static void test_pipeline_upstream_loss(void **state)
 	cap_free(c);
 }
 
+/* What the pipeline does with a sink's answer (deliver in rec_pipeline.c);
+ * returns the sink's written count, which must never go down. */
+static uint64_t file_deliver(struct sink *s, enum rec_kind kind, uint64_t *prev)
+{
+	static const char line[] = "{\"class_uid\":4001,\"padding\":\"................................\"}";
+	struct flow_record r = { .kind = kind };
+
+	if (s->ops->write(s, &r, line, sizeof(line) - 1))
+		s->lost++;
+	else
+		s->written++;
+	assert_true(s->written >= *prev);
+	*prev = s->written;
+	return s->written;
+}
+
+/* The file sink counts a record written once write(2) took its line: not
+ * when it is buffered, never back down when the disk is full (/dev/full).
+ * Its LOST lines are kept when records are given up, before them. */
+static void test_file_sink_counts(void **state)
+{
+	char dir[] = "/tmp/test_records.XXXXXX", path[256], buf[4096];
+	struct file_sink_opts o = { .path = path };
+	uint64_t prev = 0, lost;
+	struct sink *s;
+	size_t lines = 0;
+	ssize_t n;
+	int fd;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/flows.json", dir);
+	s = sink_file_open(&o, REC_FMT_OCSF);
+	assert_non_null(s);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(file_deliver(s, REC_REFUSE, &prev), 0); /* buffered only */
+	s->ops->tick(s, 0);
+	assert_int_equal(s->written, 10);
+	assert_int_equal(s->lost, 0);
+	s->ops->close(s);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			lines += buf[i] == '\n';
+	close(fd);
+	assert_int_equal(lines, 10);
+	unlink(path);
+	rmdir(dir);
+
+	/* every write(2) fails with ENOSPC */
+	o.path = "/dev/full";
+	prev = 0;
+	s = sink_file_open(&o, REC_FMT_OCSF);
+	assert_non_null(s);
+	for (int i = 0; i < 10; i++)
+		file_deliver(s, REC_REFUSE, &prev);
+	assert_int_equal(file_deliver(s, REC_LOST, &prev), 1); /* a LOST line counts at once */
+	s->ops->tick(s, 0);  /* the records are given up: lost, and only lost */
+	assert_int_equal(s->written, 1);
+	assert_int_equal(s->lost, 10);
+	/* records fill the 256 KiB buffer, then are refused; a LOST line
+	 * takes the place of the buffered ones, which are counted lost */
+	while (s->lost == 10)
+		file_deliver(s, REC_REFUSE, &prev);
+	lost = s->lost;
+	assert_int_equal(file_deliver(s, REC_LOST, &prev), 2);
+	assert_true(s->lost > lost + 1000);
+	s->ops->close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_pipeline_sink_failure),
 		cmocka_unit_test(test_pipeline_queue_full),
 		cmocka_unit_test(test_pipeline_upstream_loss),
+		cmocka_unit_test(test_file_sink_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
