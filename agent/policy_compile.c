@@ -173,23 +173,62 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Most sweeps have a handful of spans: insertion sort below this many
+ * elements (qsort's call overhead dominated the compile at 100k rules). */
+#define SMALL_SORT 24
+
+static void sort_u32(uint32_t *v, size_t n)
+{
+	if (n > SMALL_SORT) {
+		qsort(v, n, sizeof(*v), cmp_u32);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint32_t x = v[i];
+		size_t j = i;
+
+		for (; j && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+static void sort_spans(struct span *v, size_t n)
+{
+	if (n > SMALL_SORT) {
+		qsort(v, n, sizeof(*v), cmp_span_lo);
+		return;
+	}
+	for (size_t i = 1; i < n; i++) {
+		struct span x = v[i];
+		size_t j = i;
+
+		for (; j && v[j - 1].lo > x.lo; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
 /* Sweep the spans of one (class, dir, proto); emit merged intervals. */
 static int sweep(struct ctx *c, uint32_t cls, uint8_t dir, uint8_t proto, struct span *s,
 		 size_t ns)
 {
-	uint32_t *b = malloc(2 * ns * sizeof(*b)), *starts = malloc(ns * sizeof(*b));
-	uint32_t *ends = malloc(ns * sizeof(*b)), cur_lo = 0;
-	size_t *hv = malloc(ns * sizeof(*hv)), nb = 0, nsp = 0, next = 0, si = 0, ei = 0;
-	size_t cur_rule = SIZE_MAX, alive_specific = 0;
+	/* boundaries (2 per span), starts and ends of specific spans, heap */
+	uint32_t small_u32[4 * SMALL_SORT];
+	size_t small_hv[SMALL_SORT];
+	bool small = ns <= SMALL_SORT;
+	uint32_t *b = small ? small_u32 : malloc(4 * ns * sizeof(*b)), cur_lo = 0;
+	uint32_t *starts = b ? b + 2 * ns : NULL, *ends = b ? b + 3 * ns : NULL;
+	size_t *hv = small ? small_hv : malloc(ns * sizeof(*hv)), nb = 0, nsp = 0, next = 0;
+	size_t si = 0, ei = 0, cur_rule = SIZE_MAX, alive_specific = 0;
 	struct heap h = { .v = hv, .s = s };
 	int err = 0;
 
-	if (!b || !hv || !starts || !ends) {
+	if (!b || !hv) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	if (ns) /* qsort wants a non-NULL base even for no element */
-		qsort(s, ns, sizeof(*s), cmp_span_lo);
+	sort_spans(s, ns);
 	for (size_t i = 0; i < ns; i++) {
 		b[nb++] = s[i].lo;
 		b[nb++] = s[i].hi + 1;
@@ -198,9 +237,9 @@ static int sweep(struct ctx *c, uint32_t cls, uint8_t dir, uint8_t proto, struct
 			ends[nsp++] = s[i].hi + 1;
 		}
 	}
-	qsort(b, nb, sizeof(*b), cmp_u32);
-	qsort(starts, nsp, sizeof(*starts), cmp_u32);
-	qsort(ends, nsp, sizeof(*ends), cmp_u32);
+	sort_u32(b, nb);
+	sort_u32(starts, nsp);
+	sort_u32(ends, nsp);
 	for (size_t i = 0; i < nb; i++) {
 		uint32_t x = b[i];
 		size_t rule = SIZE_MAX;
@@ -233,10 +272,10 @@ static int sweep(struct ctx *c, uint32_t cls, uint8_t dir, uint8_t proto, struct
 	if (cur_rule != SIZE_MAX)
 		emit_range(c, cls, dir, proto, cur_lo, PORT_SPACE - 1, cur_rule);
 cleanup:
-	free(b);
-	free(starts);
-	free(ends);
-	free(hv);
+	if (!small) {
+		free(b);
+		free(hv);
+	}
 	return err;
 }
 
