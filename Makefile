@@ -184,3 +184,9 @@ $(BUILD)/agent/pktgen.o: tests/bpf/pktgen.c tests/bpf/pktgen.h | $(BUILD)/agent
 
 include tests/bench/bench.mk
 include tests/fuzz/fuzz.mk
+
+# every suite of tests/run.sh but fuzz against ward and the tests built with ASan/UBSan
+# in build-asan, no sanitizer report allowed (root; long: see tests/sanitize.sh)
+.PHONY: test-sanitize-all
+test-sanitize-all:
+	$(Q)SANITIZE_SUITES=all ./tests/sanitize.sh

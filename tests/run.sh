@@ -72,12 +72,12 @@ suite_floodrec() { need_root floodrec && run_suite floodrec tests/netns/test_flo
 suite_metrics() { need_root metrics && run_suite metrics tests/netns/test_metrics.sh || cannot_run metrics; }
 suite_rollout() { need_root rollout && run_suite rollout tests/netns/test_rollout.sh || cannot_run rollout; }
 suite_deploy() { need_root deploy && run_suite deploy tests/cli/test_deploy.sh || cannot_run deploy; }
-# not in "all" yet: its live disk-full and time-namespace parts are not
-# stable on a busy 2-CPU machine (run it alone: tests/run.sh faults)
 suite_faults() { need_root faults && run_suite faults tests/netns/test_faults.sh || cannot_run faults; }
 suite_hardening() { need_root hardening && run_suite hardening tests/cli/test_hardening.sh || cannot_run hardening; }
 # the agent and tests built with ASan/UBSan in build-asan, a bounded set of suites
 suite_sanitize() { need_root sanitize && run_suite sanitize env SANITIZE_SUITES="${SANITIZE_SUITES:-unit cli bpf ct}" tests/sanitize.sh || cannot_run sanitize; }
+# the agent of a plain build under valgrind's memcheck in a reduced lab: no error, no leak
+suite_valgrind() { need_root valgrind && run_suite valgrind tests/valgrind.sh || cannot_run valgrind; }
 suite_adopt() { need_root adopt && run_suite adopt tests/netns/test_adopt.sh || cannot_run adopt; }
 suite_ratelimit() { need_root ratelimit && run_suite ratelimit tests/netns/test_ratelimit.sh || cannot_run ratelimit; }
 suite_swap()  { need_root swap && run_suite swap "$BUILD/tests/test_swap" || cannot_run swap; }
@@ -91,7 +91,7 @@ suite_static() { run_suite static make --no-print-directory BUILD="$BUILD" check
 suite_records() { run_suite records tests/records/run.sh; }
 
 case $which in
-all) suite_unit; suite_cli; suite_static; suite_records; suite_apply; suite_deploy; suite_hardening; suite_bpf; suite_ct; suite_rl; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns; suite_adopt; suite_flows; suite_floodrec; suite_hotplug; suite_reload; suite_metrics; suite_rollout; suite_systemd; suite_ratelimit; suite_sanitize ;;
+all) suite_unit; suite_cli; suite_static; suite_records; suite_apply; suite_deploy; suite_hardening; suite_bpf; suite_ct; suite_rl; suite_swap; suite_model; suite_fuzz; suite_xdpmode; suite_netns; suite_adopt; suite_flows; suite_floodrec; suite_hotplug; suite_reload; suite_metrics; suite_rollout; suite_systemd; suite_faults; suite_ratelimit; suite_sanitize; suite_valgrind ;;
 unit) suite_unit ;;
 cli) suite_cli ;;
 static) suite_static ;;
@@ -112,6 +112,7 @@ faults) suite_faults ;;
 adopt) suite_adopt ;;
 hardening) suite_hardening ;;
 sanitize) suite_sanitize ;;
+valgrind) suite_valgrind ;;
 systemd) suite_systemd ;;
 swap) suite_swap ;;
 model) suite_model ;;

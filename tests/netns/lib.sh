@@ -22,7 +22,7 @@
 # in count and time.
 
 LAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WARD=${WARD:-$LAB_ROOT/build/ward}
+WARD=${WARD:-$LAB_ROOT/${BUILD:-build}/ward} # BUILD: the build directory (make BUILD=...)
 LAB_ID=${LAB_ID:-$$}
 LAB_KIND=${LAB_KIND:-test}
 LAB_PIN=${LAB_PIN:-/sys/fs/bpf/ward-$LAB_KIND-$LAB_ID}
@@ -177,7 +177,7 @@ stop_pid() {
 # ROLE's namespace. Every payload received is also appended to
 # $LAB_DIR/recv-ROLE.log, so a check can tell "request never arrived" from
 # "reply never came back". Each listener ends by itself after
-# LAB_SERVER_TIMEOUT seconds; forked children after 5 s idle.
+# LAB_SERVER_TIMEOUT seconds; forked children after LAB_SERVE_IDLE (5) s idle.
 lab_serve() {
 	local role=$1 proto=$2 port=$3 ns addr
 	ns=$(lab_ns "$role") || return 1
@@ -190,7 +190,7 @@ lab_serve() {
 		esac
 		[ "$addr" = "${proto^^}6" ] && opts="$opts,ipv6only=1"
 		nsenter --net="/run/netns/$ns" -- timeout "$LAB_SERVER_TIMEOUT" \
-			socat -T 5 "$opts" EXEC:"tee -a $LAB_DIR/recv-$role.log" \
+			socat -T "${LAB_SERVE_IDLE:-5}" "$opts" EXEC:"tee -a $LAB_DIR/recv-$role.log" \
 			</dev/null >/dev/null 2>>"$LAB_DIR/servers.log" &
 		LAB_PIDS+=($!)
 	done
@@ -294,12 +294,15 @@ ward_node() {
 
 # agent_start POLICY: `ward run` in the node namespace, in the background,
 # stderr and stdout to $LAB_DIR/agent.log. nsenter execs ward, so
-# LAB_AGENT_PID is ward's own PID.
+# LAB_AGENT_PID is ward's own PID. WARD_WRAP (words, e.g. "valgrind
+# --log-file=F") is put before ward on the command line; a wrapper that
+# execs or, like valgrind, runs ward in its own process keeps that true.
 agent_start() { # POLICY [EXTRA WARD RUN ARGS...]
-	local policy=$1
+	local policy=$1 wrap
 	shift
+	read -ra wrap <<<"${WARD_WRAP:-}"
 	LAB_AGENT_LOG=$LAB_DIR/agent.log
-	nsenter --net="/run/netns/$NS_NODE" -- "$WARD" run --policy "$policy" \
+	nsenter --net="/run/netns/$NS_NODE" -- "${wrap[@]}" "$WARD" run --policy "$policy" \
 		--interface "$IF_ALLOWED" --interface "$IF_DENIED" --pin-path "$LAB_PIN" \
 		--flows "file:$LAB_DIR/flows.json" "$@" \
 		</dev/null >>"$LAB_AGENT_LOG" 2>&1 &

@@ -9,9 +9,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
-W=$ROOT/build/ward
-GEN=$ROOT/build/bench/bench_flood
-GEN_OBJ=$ROOT/build/bench/xdp_gen.bpf.o
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+W=${WARD:-$BUILD/ward}
+GEN=$BUILD/bench/bench_flood
+GEN_OBJ=$BUILD/bench/xdp_gen.bpf.o
 ID=$$
 NS_G=ward-fr-gen-$ID
 NS_R=ward-fr-rx-$ID

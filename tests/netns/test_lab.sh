@@ -227,7 +227,9 @@ lab_serve node tcp 8001
 lab_serve node tcp 9000
 lab_serve node tcp 22
 lab_serve node udp 5353
-lab_serve allowed tcp 7000
+# the tracked connections of the ICMP error checks stay idle there for as
+# long as those checks take: they must not be closed by the listener first
+LAB_SERVE_IDLE=120 lab_serve allowed tcp 7000
 lab_serve allowed tcp 7001
 lab_serve node tcp 40123
 lab_serve node udp 40124
@@ -378,11 +380,16 @@ hostile_port() { # KIND PORT VERDICT
 	after=$(verdict_count ingress "$3")
 	[ $((after - before)) -eq 3 ] || { echo "# $1 port $2: $3 went from $before to $after" >&2; return 1; }
 }
+# Open until the four checks are done, however slow they are (ASan build, a
+# busy machine): a FIN of theirs, from either end (the listener on 7000
+# waits 120 s idle), would be counted with the errors.
+TRACKED_PIDS=()
 for fam in 4 6; do
 	if [ "$fam" = 4 ]; then dst=$ALLOWED_V4; else dst="[$ALLOWED_V6]"; fi
-	nsenter --net="/run/netns/$NS_NODE" -- timeout 15 bash -c \
-		"sleep 8 | socat -u - TCP${fam}:$dst:7000,sourceport=4555$fam,reuseaddr" 2>>"$LAB_DIR/probes.log" &
+	nsenter --net="/run/netns/$NS_NODE" -- timeout 90 bash -c \
+		"sleep 80 | socat -u - TCP${fam}:$dst:7000,sourceport=4555$fam,reuseaddr" 2>>"$LAB_DIR/probes.log" &
 	LAB_PIDS+=($!)
+	TRACKED_PIDS+=($!)
 done
 # both connections established (and their handshakes counted) before the
 # errors are sent, so the pass_ct count below is theirs alone
@@ -395,6 +402,7 @@ check "wire: ICMP error quoting a tracked flow passes as related (IPv4)" hostile
 check "wire: ICMPv6 error quoting a tracked flow passes as related (IPv6)" hostile_port icmp-err-v6 45556 pass_ct
 check "wire: ICMP error quoting no tracked flow is dropped (IPv4)" hostile_port icmp-err-v4 45999 drop_default
 check "wire: ICMPv6 error quoting no tracked flow is dropped (IPv6)" hostile_port icmp-err-v6 45999 drop_default
+for pid in "${TRACKED_PIDS[@]}"; do stop_pid "$pid" TERM 2; done
 check "agent still running after the hostile frames" pid_alive "$LAB_AGENT_PID"
 
 # ---- revocation: a policy change cuts live flows at once ---------------------------

@@ -73,7 +73,9 @@ check "READY=1 arrives when enforcement is live (ward status 0)" got "^READY=1 s
 check "STATUS= tells what it does" got "^STATUS=enforcing"
 kill -HUP "$AGENT"
 check "a reload is announced: RELOADING=1" until_ok 5 got "^RELOADING=1"
-check "then READY=1 again" until_ok 5 test "$(grep -c '^READY=1' "$TMP/notify.log")" -ge 2
+# a function, so that until_ok counts again at every try
+readies() { [ "$(grep -c '^READY=1' "$TMP/notify.log")" -ge "$1" ]; }
+check "then READY=1 again" until_ok 5 readies 2
 kill -TERM "$AGENT"
 wait "$AGENT" 2>/dev/null
 AGENT=
