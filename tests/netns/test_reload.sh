@@ -94,7 +94,8 @@ policy 8 >"$CM/..v2/policy.json"
 ln -s ..v2 "$CM/..data_tmp"
 mv -T "$CM/..data_tmp" "$CM/..data"
 check "ConfigMap update (the ..data symlink swapped): revision 8 in force" until_ok 5 rev_is 8
-check "reloads and rejections are audit records" bash -c "
+# records reach the file on the writer's next tick: poll
+check "reloads and rejections are audit records" until_ok 5 bash -c "
 	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json' | grep -qx 5 &&
 	grep -q '\"event_code\":\"policy-reject\"' '$TMP/flows.json'"
 
