@@ -5,12 +5,14 @@
 # leaves no leak report) with `ward run` started under valgrind through the
 # lab's WARD_WRAP hook, every part of the agent that runs for long put to
 # work: real traffic (TCP, UDP, ICMP, IPv4 and IPv6, allowed and denied)
-# through XDP and TC, flow records to a file, to a syslog receiver over UDP
-# and to one over TLS with mutual authentication (OpenSSL), a metrics
-# scrape, `ward apply --confirm-within` + `ward confirm` through the control
-# socket, a SIGHUP reload, an invalid policy rejected on SIGHUP, a link that
-# appears and goes (hotplug, netlink), then SIGTERM. Valgrind's log must say 0 errors, 0 bytes definitely
-# and 0 bytes indirectly lost ("possibly lost" is shown, not counted).
+# through XDP and TC, flow records to a file, to a syslog receiver over UDP,
+# to one over TLS with mutual authentication (OpenSSL) and to an IPFIX
+# collector over UDP, a metrics scrape, `ward apply --confirm-within` +
+# `ward confirm` through the control socket, a SIGHUP reload, an invalid
+# policy rejected on SIGHUP, a link that appears and goes (hotplug,
+# netlink), then SIGTERM. Valgrind's log must say 0 errors, 0 bytes
+# definitely and 0 bytes indirectly lost ("possibly lost" is shown, not
+# counted).
 #
 #   BUILD=build    the build directory of a plain build (not SANITIZE=1);
 #                  nothing is built here
@@ -35,6 +37,7 @@ LAB_KIND=vg
 VG_KEEP=$BUILD/valgrind-agent.log
 SYSLOG_PORT=5514
 TLS_PORT=6514
+IPFIX_PORT=4739
 METRICS=127.0.0.1:9470
 START=$SECONDS
 
@@ -72,12 +75,16 @@ for spec in "node tcp 8000" "node udp 5353" "allowed tcp 7000"; do
 	# shellcheck disable=SC2086
 	lab_wait_listening $spec || bail "lab listeners up ($spec)"
 done
-# the syslog receivers: UDP, and TLS requiring a client certificate of the
-# lab's CA (a PKI of its own, made here)
+# the syslog receivers, UDP and TLS requiring a client certificate of the
+# lab's CA (a PKI of its own, made here), and the IPFIX collector (UDP)
 # nsenter execs timeout, so $! is the process a TERM stops (with its socat);
 # no receiver keeps the suite's stdout open after the suite
 nsenter --net="/run/netns/$NS_NODE" -- timeout "$LAB_SERVER_TIMEOUT" socat -u \
 	"UDP4-RECV:$SYSLOG_PORT,bind=127.0.0.1" "OPEN:$LAB_DIR/syslog.log,creat,append" \
+	</dev/null >/dev/null 2>>"$LAB_DIR/servers.log" &
+LAB_PIDS+=($!)
+nsenter --net="/run/netns/$NS_NODE" -- timeout "$LAB_SERVER_TIMEOUT" socat -u \
+	"UDP4-RECV:$IPFIX_PORT,bind=127.0.0.1" "OPEN:$LAB_DIR/ipfix.bin,creat,append" \
 	</dev/null >/dev/null 2>>"$LAB_DIR/servers.log" &
 LAB_PIDS+=($!)
 PKI=$LAB_DIR/pki
@@ -139,7 +146,7 @@ WARD_WRAP="${VG[*]}"
 agent_start "$POLICY" --failsafe "tcp/22 from 203.0.113.0/24" --control-socket "$SOCK" \
 	--metrics "$METRICS" --flows "syslog+udp://127.0.0.1:$SYSLOG_PORT" --flow-interval 200 \
 	--flows "syslog+tls://127.0.0.1:$TLS_PORT,ca=$PKI/ca.pem,cert=$PKI/client.pem,key=$PKI/client.key,name=syslog.test" \
-	--interface "vg*"
+	--flows "ipfix+udp://127.0.0.1:$IPFIX_PORT" --interface "vg*"
 lab_note "agent (valgrind) pid $LAB_AGENT_PID, log $LAB_DIR/valgrind.log"
 # valgrind runs ward some 20-50 times slower: a start-up of seconds takes a minute
 agent_wait_enforcing 180 || bail "the agent under valgrind enforces (ward status 0) within 180 s"
@@ -190,6 +197,7 @@ check "flow records written to the file sink" within 30 test -s "$LAB_DIR/flows.
 check "flow records received by the syslog (UDP) receiver" within 30 test -s "$LAB_DIR/syslog.log"
 check "flow records received by the syslog (TLS, mutual authentication) receiver" \
 	within 30 grep -q 'ward' "$LAB_DIR/syslog-tls.log"
+check "IPFIX messages received by the collector (UDP)" within 30 test -s "$LAB_DIR/ipfix.bin"
 
 # ---- hotplug: a link matching --interface "vg*" appears, then goes ---------------
 ip -n "$NS_NODE" link add vg0 type veth peer name vg1
