@@ -90,9 +90,15 @@ nsenter --net="/run/netns/$NS" -- "$W" run --policy "$CM/policy.json" --interfac
 	--flows "file:$TMP/flows.json" </dev/null >>"$TMP/agent.log" 2>&1 &
 AGENT=$!
 check "ConfigMap layout: revision 7 in force" until_ok 10 rev_is 7
-policy 8 >"$CM/..v2/policy.json"
-ln -s ..v2 "$CM/..data_tmp"
-mv -T "$CM/..data_tmp" "$CM/..data"
+# cm_update REV DIR: revision REV written into ..DIR, then ..data swapped to it
+cm_update() {
+	policy "$1" >"$CM/..$2/policy.json"
+	ln -sfn "..$2" "$CM/..data_tmp"
+	mv -T "$CM/..data_tmp" "$CM/..data"
+}
+# reloads_in FILE N: FILE holds exactly N policy-reload audit records
+reloads_in() { [ "$(grep -c '"event_code":"policy-reload"' "$1")" = "$2" ]; }
+cm_update 8 v2
 check "ConfigMap update (the ..data symlink swapped): revision 8 in force" until_ok 5 rev_is 8
 # records reach the file on the writer's next tick: poll
 check "reloads and rejections are audit records" until_ok 5 bash -c "
@@ -104,16 +110,12 @@ check "reloads and rejections are audit records" until_ok 5 bash -c "
 # the agent then opens the path again and the next record lands there.
 mv "$TMP/flows.json" "$TMP/flows.json.1"
 kill -HUP "$AGENT"
-check "SIGHUP: the moved file gets the SIGHUP reload record" until_ok 5 bash -c "
-	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json.1' | grep -qx 6"
+check "SIGHUP: the moved file gets the SIGHUP reload record" until_ok 5 reloads_in "$TMP/flows.json.1" 6
 check "  and a new flows file is opened at the path" until_ok 5 test -e "$TMP/flows.json"
-policy 9 >"$CM/..v1/policy.json"
-ln -sfn ..v1 "$CM/..data_tmp"
-mv -T "$CM/..data_tmp" "$CM/..data"
+cm_update 9 v1
 check "  revision 9 in force" until_ok 5 rev_is 9
-check "  its reload record is in the new file, not the moved one" until_ok 5 bash -c "
-	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json' | grep -qx 1 &&
-	grep -c '\"event_code\":\"policy-reload\"' '$TMP/flows.json.1' | grep -qx 6"
+new_file_only() { reloads_in "$TMP/flows.json" 1 && reloads_in "$TMP/flows.json.1" 6; }
+check "  its reload record is in the new file, not the moved one" until_ok 5 new_file_only
 check "  the new file is not world-readable" bash -c "[ \$(( 0\$(stat -c %a '$TMP/flows.json') & 7 )) = 0 ]"
 
 # an upgrade or a resize that cannot adopt the pinned maps is refused
