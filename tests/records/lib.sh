@@ -42,6 +42,15 @@ free_port() { # a port free on 127.0.0.1 now (TCP; used for UDP too)
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+wait_lines() { # file, count: until the file has them (10 s at most)
+	local i
+	for i in $(seq 100); do
+		[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 0
+}
+
 wait_listen() { # -Hltn (TCP) or -Hlun (UDP), port: 5 s at most
 	local i
 	for i in $(seq 50); do

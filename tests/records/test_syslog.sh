@@ -9,15 +9,6 @@ cd "$(dirname "$0")/../.."
 . tests/records/receivers.sh
 need rsyslogd python3 ss timeout "$TOOL"
 
-wait_lines() { # file, count: until the file has them (10 s at most)
-	local i
-	for i in $(seq 100); do
-		[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 0
-}
-
 # Checks of a log against rec_tool's --expect file (one OCSF line a record).
 cat >"$tmp/check.py" <<'EOF'
 import datetime, json, sys

@@ -83,15 +83,6 @@ stop_tls_rsyslog() {
 	for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
 }
 
-wait_lines() { # file, count: until the file has them (10 s at most)
-	local i
-	for i in $(seq 100); do
-		[ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 0
-}
-
 cat >"$tmp/check.py" <<'EOF'
 import json, sys
 what, log, expect_file, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
