@@ -709,7 +709,7 @@ static void close_records(struct agent *a, const char *why)
 	a->metrics = NULL;
 	if (a->flows) {
 		actor(who, sizeof(who), why);
-		flows__tick(a->flows);
+		flows__stop(a->flows);
 		flows__audit(a->flows, REC_AGENT, "stop", true, NULL, who,
 			     "agent stopped; enforcement stays pinned");
 	}

@@ -224,10 +224,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-/* The remainder of aggregates idle for two intervals: sent, key freed. */
-static void flush_aggregates(struct flows *f)
+/* The remainder of aggregates idle for two intervals (every aggregate when
+ * the agent stops, so its last records account for every packet so far):
+ * sent, key freed. */
+static void flush_aggregates(struct flows *f, bool all)
 {
-	__u64 now = ward_ktime_ns(), idle = 2ull * f->interval_ms * 1000000ull;
+	__u64 now = ward_ktime_ns(), idle = all ? 0 : 2ull * f->interval_ms * 1000000ull;
 	struct ward_agg_key k, prev, *done = NULL;
 	size_t ndone = 0, cap = 0;
 	struct ward_agg_val v;
@@ -450,6 +452,13 @@ void flows__poll(struct flows *f)
 void flows__tick(struct flows *f)
 {
 	flows__poll(f);
-	flush_aggregates(f);
+	flush_aggregates(f, false);
+	report_lost(f, true);
+}
+
+void flows__stop(struct flows *f)
+{
+	flows__poll(f);
+	flush_aggregates(f, true);
 	report_lost(f, true);
 }

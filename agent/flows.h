@@ -33,6 +33,8 @@ int flows__fd(struct flows *f);
 void flows__poll(struct flows *f);
 /* About once a second: aggregates gone idle, loss counters. */
 void flows__tick(struct flows *f);
+/* When the agent stops: every aggregate's remainder, idle or not. */
+void flows__stop(struct flows *f);
 /* For every conntrack entry ct_gc frees or keeps (from its walk). */
 void flows__ct_end(struct flows *f, const struct ward_ct_key *k, const struct ward_ct_val *v,
 		   __u64 now_ns);
