@@ -31,6 +31,7 @@
 #define RUN_MAX_IFACES WARD_MAX_IFACES
 #define RUN_MAX_FAILSAFES 16
 #define RUN_MAX_SINKS 8
+#define RUN_LOGGED_WARNINGS 20 /* per load; ward check lists them all */
 #define RUN_DEFAULT_FLOWS_DIR "/var/log/ward"
 #define RUN_DEFAULT_FLOWS "file:" RUN_DEFAULT_FLOWS_DIR "/flows.json,max_bytes=104857600,keep=10,gzip=1"
 #define RUN_QUEUE_DEPTH 32768 /* records; about 600 bytes each when full */
@@ -367,7 +368,7 @@ static int publish_policy(struct agent *a, const char *path, const char *text, s
 	}
 	if (!err)
 		err = policy__compile_limits(&p, &lim, &c, &d);
-	diags__print(&d, path, stderr);
+	diags__print_some(&d, path, stderr, RUN_LOGGED_WARNINGS);
 	if (msgs && d.n)
 		*msgs = diags_text(&d, path);
 	if (err) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Located diagnostics: FILE:LINE:COL: /json/pointer: value: reason. */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "policy.h"
@@ -56,19 +57,29 @@ static void diag_print(const struct diag *g, const char *file, FILE *out)
 
 /* Formatted in memory, written at once: stderr is unbuffered, and a policy
  * may have thousands of warnings. */
+void diags__print_some(const struct diags *d, const char *file, FILE *out, size_t max_warnings)
+{
+	FILE *to = out, *mem;
+	size_t len = 0, shown = 0;
+	char *buf = NULL;
+
+	mem = d->n > 1 ? open_memstream(&buf, &len) : NULL;
+	if (mem)
+		to = mem; /* else: one diag, or no memory; straight out */
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->v[i].warning || shown++ < max_warnings)
+			diag_print(&d->v[i], file, to);
+	if (shown > max_warnings)
+		fprintf(to, "%s: and %zu more warnings (ward check %s lists them all)\n", file,
+			shown - max_warnings, file);
+	if (mem && !fclose(mem))
+		(void)!fwrite(buf, 1, len, out);
+	free(buf);
+}
+
 void diags__print(const struct diags *d, const char *file, FILE *out)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = d->n > 1 ? open_memstream(&buf, &len) : NULL;
-
-	for (size_t i = 0; mem && i < d->n; i++)
-		diag_print(&d->v[i], file, mem);
-	if (mem && !fclose(mem) && fwrite(buf, 1, len, out) == len)
-		d = NULL; /* written */
-	for (size_t i = 0; d && i < d->n; i++) /* one diag, or no memory */
-		diag_print(&d->v[i], file, out);
-	free(buf);
+	diags__print_some(d, file, out, SIZE_MAX);
 }
 
 void diags__truncate(struct diags *d, size_t n)

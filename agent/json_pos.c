@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Locate JSON values by RFC 6901 pointer in source text (positions only). */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "json_pos.h"
@@ -70,20 +71,28 @@ static int cmp_todo(const void *a, const void *b)
 	return strcmp((*(struct diag *const *)a)->pointer, (*(struct diag *const *)b)->pointer);
 }
 
-/* Give the diags naming the current pointer this position: O(log n). */
-static void mark(struct walker *w)
+/* The first todo whose pointer is not below key: O(log n). */
+static size_t todo_from(const struct walker *w, const char *key)
 {
-	const char *cur = w->plen ? w->ptr : "";
 	size_t lo = 0, hi = w->ntodo;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (strcmp(w->todo[mid]->pointer, cur) < 0)
+		if (strcmp(w->todo[mid]->pointer, key) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* Give the diags naming the current pointer this position: O(log n). */
+static void mark(struct walker *w)
+{
+	const char *cur = w->plen ? w->ptr : "";
+	size_t lo = todo_from(w, cur);
+
 	for (; lo < w->ntodo && !strcmp(w->todo[lo]->pointer, cur); lo++) {
 		if (!w->todo[lo]->line) {
 			w->todo[lo]->line = w->line;
@@ -221,6 +230,54 @@ static void walk_container(struct walker *w, int is_obj)
 	adv(w);
 }
 
+/* Does a diag point inside the current value, at cur + "/..."? Those
+ * pointers are contiguous in the sorted todo: O(log n). */
+static bool wanted_inside(struct walker *w)
+{
+	char root[2] = "/", *key = w->plen ? w->ptr : root;
+	size_t lo, n = w->plen + 1;
+	bool found;
+
+	key[w->plen] = '/'; /* ptr_push left room for it and the '\0' */
+	key[n] = '\0';
+	lo = todo_from(w, key);
+	found = lo < w->ntodo && !strncmp(w->todo[lo]->pointer, key, n);
+	key[w->plen] = '\0';
+	return found;
+}
+
+/* Past the container at w->s without looking for pointers inside it:
+ * brackets and strings only, the position moved in one step. */
+static void skip_container(struct walker *w)
+{
+	const char *s = w->s, *bol = NULL; /* the last line's beginning */
+	bool in_str = false;
+	int depth = 0, lines = 0;
+
+	for (; s < w->end; s++) {
+		if (*s == '\n') {
+			lines++;
+			bol = s + 1;
+		}
+		if (in_str) {
+			if (*s == '\\' && s + 1 < w->end && s[1] != '\n')
+				s++;
+			else if (*s == '"')
+				in_str = false;
+		} else if (*s == '"') {
+			in_str = true;
+		} else if (*s == '{' || *s == '[') {
+			depth++;
+		} else if ((*s == '}' || *s == ']') && --depth == 0) {
+			s++;
+			break;
+		}
+	}
+	w->line += lines;
+	w->col = bol ? (int)(s - bol) + 1 : w->col + (int)(s - w->s);
+	w->s = s;
+}
+
 static void walk_value(struct walker *w)
 {
 	const char *body;
@@ -233,6 +290,10 @@ static void walk_value(struct walker *w)
 	switch (*w->s) {
 	case '{':
 	case '[':
+		if (!wanted_inside(w)) {
+			skip_container(w);
+			break;
+		}
 		if (++w->depth > JSON_POS_MAX_DEPTH)
 			return;
 		walk_container(w, *w->s == '{');

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cmd.h"
+#include "heap.h"
 #include "help.h"
 #include "log.h"
 #include "ward/abi.h"
@@ -43,6 +44,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+	heap__huge(argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -100,6 +100,9 @@ void diags__truncate(struct diags *d, size_t n);
 void diags__sort(struct diags *d);
 /* Print every diag as FILE:LINE:COL: /pointer: value: reason. */
 void diags__print(const struct diags *d, const char *file, FILE *out);
+/* The same, with the warnings past the first max_warnings counted in one
+ * line (the agent's log: a policy may have thousands). */
+void diags__print_some(const struct diags *d, const char *file, FILE *out, size_t max_warnings);
 void diags__add(struct diags *d, bool warning, const char *pointer, const char *value,
 		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 

@@ -130,10 +130,14 @@ static size_t hash_terms(const size_t *t, size_t n, size_t parent)
 	return hash_fold(fnv1a(fnv1a(FNV1A_INIT, &parent, sizeof(parent)), t, n * sizeof(*t)));
 }
 
-static int rehash(struct classes *cl)
+static int rehash(struct classes *cl, size_t want)
 {
 	size_t cap = cl->hcap ? cl->hcap * 2 : 1024;
-	size_t *hv = calloc(cap, sizeof(*hv));
+	size_t *hv;
+
+	while (cap < want)
+		cap *= 2;
+	hv = calloc(cap, sizeof(*hv));
 
 	if (!hv)
 		return -ENOMEM;
@@ -150,13 +154,16 @@ static int rehash(struct classes *cl)
 	return 0;
 }
 
-/* Room for more classes: capacity doubles (not one realloc per class). */
-static int classes_grow(struct classes *cl)
+/* Room for more classes, want at least: capacity doubles (not one realloc
+ * per class). */
+static int classes_grow(struct classes *cl, size_t want)
 {
 	size_t cap = cl->cap ? cl->cap * 2 : 256;
-	size_t **tt = realloc(cl->terms, cap * sizeof(*tt));
-	size_t *nt;
+	size_t **tt, *nt;
 
+	if (cap < want)
+		cap = want;
+	tt = realloc(cl->terms, cap * sizeof(*tt));
 	if (!tt)
 		return -ENOMEM;
 	cl->terms = tt;
@@ -190,7 +197,7 @@ static int class_of(struct classes *cl, const struct pnode *nd, size_t pc, size_
 		*ret = n ? pc : 0;
 		return 0;
 	}
-	if (cl->n * 2 >= cl->hcap && rehash(cl))
+	if (cl->n * 2 >= cl->hcap && rehash(cl, 0))
 		goto oom;
 	h = hash_terms(t, n, pc) & (cl->hcap - 1);
 	for (; cl->hash[h]; h = (h + 1) & (cl->hcap - 1)) {
@@ -203,7 +210,7 @@ static int class_of(struct classes *cl, const struct pnode *nd, size_t pc, size_
 			return 0;
 		}
 	}
-	if (cl->n == cl->cap && classes_grow(cl))
+	if (cl->n == cl->cap && classes_grow(cl, 0))
 		goto oom;
 	cl->hash[h] = cl->n;
 	cl->terms[cl->n] = t;
@@ -255,7 +262,8 @@ int classes__build(const struct policy *p, struct classes *cl, struct addr_entry
 	n = dedup_nodes(v, n);
 	stack = calloc(n ? n : 1, sizeof(*stack));
 	out = calloc(n ? n : 1, sizeof(*out));
-	if (!stack || !out) {
+	/* at most a class per node: room for all at once */
+	if (!stack || !out || classes_grow(cl, n + 1) || rehash(cl, 2 * (n + 2))) {
 		err = -ENOMEM;
 		goto cleanup;
 	}

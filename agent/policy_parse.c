@@ -104,7 +104,7 @@ static void parse_group(struct pctx *c, const char *name, json_t *g)
 			perr(c, ptr, NULL, "missing required key \"cidrs\"");
 			return;
 		}
-		snprintf(sub, sizeof(sub), "%s/cidrs", ptr);
+		ptr_sub(sub, ptr, "cidrs");
 	} else if (json_is_array(g)) {
 		snprintf(sub, sizeof(sub), "%s", ptr);
 	} else {
@@ -113,7 +113,7 @@ static void parse_group(struct pctx *c, const char *name, json_t *g)
 	}
 	get_cidrs(c, cidrs, sub, &t->set.incl, &t->set.nincl);
 	if (except) {
-		snprintf(sub, sizeof(sub), "%s/except", ptr);
+		ptr_sub(sub, ptr, "except");
 		get_cidrs(c, except, sub, &t->set.excl, &t->set.nexcl);
 		check_except(c, &t->set, except, sub);
 	}
@@ -177,7 +177,7 @@ static void parse_rate_limit(struct pctx *c, const char *name, json_t *o, struct
 		r->bytes_burst = r->bps;
 	if (r->cps && !r->cps_burst)
 		r->cps_burst = r->cps;
-	snprintf(sub, sizeof(sub), "%s/key", ptr);
+	ptr_sub(sub, ptr, "key");
 	if ((v = json_object_get(o, "key")))
 		(void)get_enum(c, v, sub, keys);
 }

@@ -39,6 +39,30 @@ void pwarn(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
 	va_end(ap);
 }
 
+void ptr_sub(char *dst, const char *base, const char *key)
+{
+	size_t b = strlen(base), k = strlen(key);
+
+	if (b + 1 + k >= PTR_MAX) { /* cut as snprintf would */
+		snprintf(dst, PTR_MAX, "%s/%s", base, key);
+		return;
+	}
+	memcpy(dst, base, b);
+	dst[b] = '/';
+	memcpy(dst + b + 1, key, k + 1);
+}
+
+void ptr_index(char *dst, const char *base, size_t i)
+{
+	char num[24], *d = num + sizeof(num);
+
+	*--d = '\0';
+	do
+		*--d = (char)('0' + i % 10);
+	while (i /= 10);
+	ptr_sub(dst, base, d);
+}
+
 void ptr_join(char *dst, size_t n, const char *base, const char *token)
 {
 	size_t o = snprintf(dst, n, "%s/", base);
@@ -151,13 +175,21 @@ char *get_name(struct pctx *c, json_t *v, const char *ptr, bool restricted)
 
 struct term *term_new(struct pctx *c)
 {
-	struct term *t = realloc(c->p->terms, (c->p->nterms + 1) * sizeof(*t));
+	struct term *t = c->p->terms;
 
-	if (!t) {
-		c->oom = true;
-		return NULL;
+	if (c->p->nterms >= c->tcap) { /* capacity doubles: no realloc per term */
+		size_t cap = c->tcap ? 2 * c->tcap : 64;
+
+		if (cap <= c->p->nterms)
+			cap = c->p->nterms + 1;
+		t = realloc(c->p->terms, cap * sizeof(*t));
+		if (!t) {
+			c->oom = true;
+			return NULL;
+		}
+		c->p->terms = t;
+		c->tcap = cap;
 	}
-	c->p->terms = t;
 	t = &t[c->p->nterms++];
 	memset(t, 0, sizeof(*t));
 	return t;
@@ -186,7 +218,7 @@ void get_cidrs(struct pctx *c, json_t *arr, const char *ptr, struct cidr **ret, 
 		return;
 	}
 	json_array_foreach(arr, i, v) {
-		snprintf(sub, sizeof(sub), "%s/%zu", ptr, i);
+		ptr_index(sub, ptr, i);
 		if (!json_is_string(v))
 			perr(c, sub, v, "must be a CIDR string");
 		else if (cidr__parse(json_string_value(v), &(*ret)[*n], &why))
@@ -212,7 +244,7 @@ void check_except(struct pctx *c, const struct addrset *s, json_t *except, const
 		for (size_t j = 0; j < s->nincl && !inside; j++)
 			inside = cidr__contains(&s->incl[j], &e);
 		if (!inside) {
-			snprintf(sub, sizeof(sub), "%s/%zu", ptr, i);
+			ptr_index(sub, ptr, i);
 			perr(c, sub, v, "except must lie inside one of the group's cidrs");
 		}
 		k++;

@@ -15,6 +15,7 @@ struct pctx {
 	bool oom;
 	size_t *names;  /* open addressing over policy.terms (hash, index + 1), 0 = empty */
 	size_t ncap;    /* power of two */
+	size_t tcap;    /* room in policy.terms                      */
 	const char *text; /* the document, for rule arrays left as spans */
 	bool not_json;    /* a rule span jansson refused: parse again whole */
 };
@@ -30,6 +31,10 @@ void perr(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
 void pwarn(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* dst = base + "/" + escaped(token) */
+/* dst (PTR_MAX bytes) = base + "/" + key, key a literal member name (no
+ * '~' or '/' to escape), or + "/" + the index i; cut at PTR_MAX. */
+void ptr_sub(char *dst, const char *base, const char *key);
+void ptr_index(char *dst, const char *base, size_t i);
 void ptr_join(char *dst, size_t n, const char *base, const char *token);
 void check_keys(struct pctx *c, json_t *obj, const char *ptr, const char *const *allowed);
 int get_int(struct pctx *c, json_t *v, const char *ptr, long long lo, long long hi,

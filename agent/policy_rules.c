@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include "hash.h"
 #include "policy_parse_util.h"
 
 static const char *const rule_keys[WARD_DIR_MAX][11] = {
@@ -73,7 +74,7 @@ static void parse_peers(struct pctx *c, json_t *arr, const char *ptr, struct rul
 	json_array_foreach(arr, i, v) {
 		long t;
 
-		snprintf(sub, sizeof(sub), "%s/%zu", ptr, i);
+		ptr_index(sub, ptr, i);
 		t = resolve_term(c, v, sub);
 		if (t >= 0)
 			r->terms[r->nterms++] = t;
@@ -139,7 +140,7 @@ static void parse_ranges(struct pctx *c, json_t *arr, const char *ptr, long max,
 		return;
 	}
 	json_array_foreach(arr, i, v) {
-		snprintf(sub, sizeof(sub), "%s/%zu", ptr, i);
+		ptr_index(sub, ptr, i);
 		if (!get_range(c, v, sub, max, icmp, &r->ports[r->nports]))
 			r->nports++;
 	}
@@ -154,7 +155,7 @@ static void parse_proto(struct pctx *c, json_t *o, const char *ptr, struct rule 
 	r->proto = POLICY_PROTO_ANY;
 	if (!v)
 		return;
-	snprintf(sub, sizeof(sub), "%s/proto", ptr);
+	ptr_sub(sub, ptr, "proto");
 	if (json_is_string(v)) {
 		r->proto = proto__from_name(json_string_value(v));
 		if (r->proto == -2) {
@@ -174,14 +175,14 @@ static void parse_ports(struct pctx *c, json_t *o, const char *ptr, struct rule 
 	char sub[PTR_MAX];
 
 	if (ports) {
-		snprintf(sub, sizeof(sub), "%s/ports", ptr);
+		ptr_sub(sub, ptr, "ports");
 		if (!l4)
 			perr(c, sub, ports, "ports need proto tcp or udp");
 		else
 			parse_ranges(c, ports, sub, 65535, -1, r);
 	}
 	if (types) {
-		snprintf(sub, sizeof(sub), "%s/icmp_types", ptr);
+		ptr_sub(sub, ptr, "icmp_types");
 		if (!icmp)
 			perr(c, sub, types, "icmp_types need proto icmp or icmpv6");
 		else if (ports)
@@ -199,19 +200,19 @@ static void parse_flags(struct pctx *c, json_t *o, const char *ptr, struct rule 
 	int a;
 
 	r->action = WARD_ACT_ALLOW;
-	snprintf(sub, sizeof(sub), "%s/action", ptr);
+	ptr_sub(sub, ptr, "action");
 	if ((v = json_object_get(o, "action")) && (a = get_enum(c, v, sub, acts)) >= 0)
 		r->action = a;
-	snprintf(sub, sizeof(sub), "%s/audit", ptr);
+	ptr_sub(sub, ptr, "audit");
 	if ((v = json_object_get(o, "audit")))
 		(void)get_bool(c, v, sub, &r->audit);
 	r->log = c->p->default_log == POLICY_LOG_ALL ||
 		 (c->p->default_log == POLICY_LOG_DENIED && r->action == WARD_ACT_DENY);
-	snprintf(sub, sizeof(sub), "%s/log", ptr);
+	ptr_sub(sub, ptr, "log");
 	if ((v = json_object_get(o, "log")))
 		(void)get_bool(c, v, sub, &r->log);
 	r->rate_limit = -1;
-	snprintf(sub, sizeof(sub), "%s/rate_limit", ptr);
+	ptr_sub(sub, ptr, "rate_limit");
 	if ((v = json_object_get(o, "rate_limit"))) {
 		if (!json_is_string(v)) {
 			perr(c, sub, v, "must be the name of a rate limit");
@@ -240,14 +241,14 @@ static void parse_rule(struct pctx *c, json_t *o, const char *ptr, int dir, stru
 		return;
 	}
 	check_keys(c, o, ptr, rule_keys[dir]);
-	snprintf(sub, sizeof(sub), "%s/id", ptr);
+	ptr_sub(sub, ptr, "id");
 	if (!(v = json_object_get(o, "id")))
 		perr(c, ptr, NULL, "missing required key \"id\"");
 	else
 		r->id = get_name(c, v, sub, true);
 	if (r->id && !strncmp(r->id, "failsafe-", strlen("failsafe-")))
 		perr(c, sub, v, "ids starting with \"failsafe-\" are reserved for the agent's failsafe rules");
-	snprintf(sub, sizeof(sub), "%s/%s", ptr, peer);
+	ptr_sub(sub, ptr, peer);
 	if (!(v = json_object_get(o, peer)))
 		perr(c, ptr, NULL, "missing required key \"%s\"", peer);
 	else
@@ -279,20 +280,19 @@ static bool rules_reserve(struct pctx *c, const char *ptr, size_t n)
 	return true;
 }
 
-static void parse_rule_at(struct pctx *c, json_t *o, const char *key, size_t i, int dir)
+static void parse_rule_at(struct pctx *c, json_t *o, size_t i, int dir)
 {
 	struct rule *r = &c->p->rules[c->p->nrules++];
 	char ptr[PTR_MAX];
 
 	memset(r, 0, sizeof(*r));
 	r->src_index = i;
-	snprintf(ptr, sizeof(ptr), "/%s/%zu", key, i);
+	ptr_index(ptr, dir == WARD_DIR_INGRESS ? "/ingress" : "/egress", i);
 	parse_rule(c, o, ptr, dir, r);
 }
 
 /* Each element of the array at span decoded, parsed and freed in turn. */
-static void parse_rule_spans(struct pctx *c, struct json_span span, const char *ptr,
-			     const char *key, int dir)
+static void parse_rule_spans(struct pctx *c, struct json_span span, const char *ptr, int dir)
 {
 	struct json_span k, v;
 	struct json_walk w;
@@ -314,7 +314,7 @@ static void parse_rule_spans(struct pctx *c, struct json_span span, const char *
 
 		if (!o)
 			goto not_json;
-		parse_rule_at(c, o, key, i, dir);
+		parse_rule_at(c, o, i, dir);
 		json_decref(o);
 	}
 	return;
@@ -330,7 +330,7 @@ void parse_rules(struct pctx *c, json_t *root, struct json_span span, const char
 
 	snprintf(ptr, sizeof(ptr), "/%s", key);
 	if (span.len) {
-		parse_rule_spans(c, span, ptr, key, dir);
+		parse_rule_spans(c, span, ptr, dir);
 		return;
 	}
 	if (!arr)
@@ -342,45 +342,48 @@ void parse_rules(struct pctx *c, json_t *root, struct json_span span, const char
 	if (!rules_reserve(c, ptr, json_array_size(arr)))
 		return;
 	json_array_foreach(arr, i, o)
-		parse_rule_at(c, o, key, i, dir);
+		parse_rule_at(c, o, i, dir);
 }
 
-static int cmp_rule_id(const void *a, const void *b, void *arg)
-{
-	const struct rule *rules = arg;
-	const char *x = rules[*(const size_t *)a].id, *y = rules[*(const size_t *)b].id;
-
-	if (!x || !y)
-		return !x - !y;
-	return strcmp(x, y);
-}
-
+/* Duplicate ids, each reported at its later rule: one pass over an
+ * open-addressing set of rule indexes + 1 (0 = empty). */
 void check_rules(struct pctx *c)
 {
 	struct policy *p = c->p;
-	char ptr[PTR_MAX];
-	size_t *idx;
+	size_t cap = 16, *set;
+	char at[PTR_MAX], ptr[PTR_MAX];
 
 	if (p->nrules < 2)
 		return;
-	idx = calloc(p->nrules, sizeof(*idx));
-	if (!idx) {
+	while (cap < 2 * p->nrules)
+		cap *= 2;
+	set = calloc(cap, sizeof(*set));
+	if (!set) {
 		c->oom = true;
 		return;
 	}
-	for (size_t i = 0; i < p->nrules; i++)
-		idx[i] = i;
-	qsort_r(idx, p->nrules, sizeof(*idx), cmp_rule_id, p->rules);
-	for (size_t i = 1; i < p->nrules; i++) {
-		const struct rule *a = &p->rules[idx[i - 1]], *b = &p->rules[idx[i]];
+	for (size_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = &p->rules[i];
+		size_t h;
 
-		if (!a->id || !b->id || strcmp(a->id, b->id))
+		if (!r->id)
 			continue;
-		if (idx[i] < idx[i - 1])
-			b = a;
-		snprintf(ptr, sizeof(ptr), "/%s/%zu/id",
-			 b->dir == WARD_DIR_INGRESS ? "ingress" : "egress", b->src_index);
-		perr(c, ptr, NULL, "duplicate rule id \"%s\"", b->id);
+		h = hash_fold(fnv1a(FNV1A_INIT, r->id, strlen(r->id)));
+		for (;; h++) {
+			size_t *slot = &set[h & (cap - 1)];
+
+			if (!*slot) {
+				*slot = i + 1;
+				break;
+			}
+			if (strcmp(p->rules[*slot - 1].id, r->id))
+				continue;
+			ptr_index(at, r->dir == WARD_DIR_INGRESS ? "/ingress" : "/egress",
+				  r->src_index);
+			ptr_sub(ptr, at, "id");
+			perr(c, ptr, NULL, "duplicate rule id \"%s\"", r->id);
+			break;
+		}
 	}
-	free(idx);
+	free(set);
 }

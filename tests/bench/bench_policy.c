@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "heap.h"
 #include "loader.h"
 #include "log.h"
 #include "pktgen.h"
@@ -1023,6 +1024,7 @@ int main(int argc, char **argv)
 {
 	const char *cmd = argc > 1 ? argv[1] : "";
 
+	heap__huge(argv); /* as the agent does (agent/main.c) */
 	log_setup_libbpf();
 	log_set_level(LOG_LVL_WARN);
 	srand(1);

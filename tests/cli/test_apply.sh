@@ -88,6 +88,9 @@ def write(name, rev, extra):
     json.dump(q, open(f"{out}/{name}.json", "w"), indent=2)
 write("v8", 8, [{"id": "new-api", "from": ["allowed"], "proto": "tcp", "ports": [8200]}])
 write("v9", 9, [])
+# v8 and 25 copies of its new rule: 26 or more warnings (shadowed rules)
+write("warn", 8, [{"id": "new-api", "from": ["allowed"], "proto": "tcp", "ports": [8200]}] +
+      [{"id": f"copy-{i:02d}", "from": ["allowed"], "proto": "tcp", "ports": [8200]} for i in range(25)])
 PY
 cat >"$TMP/bad.json" <<'P'
 {
@@ -305,6 +308,21 @@ check "a stuck client: apply still served, at once" \
 	bash -c "timeout 5 $W apply $TMP/v8.json --socket $SOCK >/dev/null"
 check "a stuck client: served within 2 s" test $((SECONDS - start)) -le 2
 check "revision 8 after the apply beside the stuck client" revision_is 8
+
+# more warnings than the agent logs: the client prints them all, the
+# agent's log the first 20 and one line that counts the rest
+LOG_AT=$(wc -l <"$LAB_AGENT_LOG")
+apply "$TMP/warn.json" >"$TMP/o" 2>"$TMP/e"
+check "apply of a policy with many warnings: exit 0" test $? -eq 0
+NW=$(grep -c ': warning: ' "$TMP/e")
+check "many warnings: the client prints every one ($NW)" test "$NW" -ge 26
+tail -n +"$((LOG_AT + 1))" "$LAB_AGENT_LOG" >"$TMP/wlog"
+check "many warnings: the agent logs 20 of them ($(grep -c ': warning: ' "$TMP/wlog"))" \
+	test "$(grep -c ': warning: ' "$TMP/wlog")" -eq 20
+check "many warnings: and counts the $((NW - 20)) others in one line that names ward check" \
+	grep -q "and $((NW - 20)) more warnings (ward check .* lists them all)" "$TMP/wlog"
+apply "$TMP/v8.json" >/dev/null 2>&1
+check "v8 again after the policy with many warnings" revision_is 8
 
 # a request over the limit is answered, not read to the end
 $PY - "$SOCK" >"$TMP/o" 2>&1 <<'PY'

@@ -152,6 +152,11 @@ check "control socket is a socket, 0600, owned by root" \
 check "flows directory created 0750" mode_is 750 "$TMP/log"
 check "flows file is 0640, owned by root" \
 	eval 'mode_is 640 "$TMP/log/flows.json" && owner_root "$TMP/log/flows.json"'
+# the agent ran itself again (same PID) with glibc's huge-page heap tunable
+# (glibc cuts the variable at each ':' as it parses it: NULs turned back)
+tune() { tr '\0' ':' <"/proc/$AGENT/environ" | grep -o 'GLIBC_TUNABLES=glibc[^:]*\(:glibc[^:]*\)*'; }
+check "the agent's heap asks for huge pages: GLIBC_TUNABLES=glibc.malloc.hugetlb=1, same PID, ward itself" \
+	eval 'tune; [ "$(tune)" = GLIBC_TUNABLES=glibc.malloc.hugetlb=1 ] && [ "$(readlink "/proc/$AGENT/exe")" = "$(readlink -f "$W")" ]'
 
 # ---- 3. metrics --------------------------------------------------------------------
 check "metrics off by default: the agent listens on no TCP or UDP port" \
@@ -166,6 +171,7 @@ check "the agent removed its control socket when it stopped" not test -e "$TMP/r
 
 # with --metrics on loopback: bound to that address only, never a wildcard
 (
+	export GLIBC_TUNABLES=glibc.malloc.tcache_count=7 # the user's own: kept
 	exec nsenter --net="/run/netns/$NS" -- "$W" run --policy "$TMP/policy.json" --interface v0 \
 		--pin-path "$PIN" --control-socket none --flows none --metrics 127.0.0.1:9470 \
 		</dev/null >"$TMP/agent2.log" 2>&1
@@ -175,5 +181,7 @@ until_ok 15 eval 'in_ns ss -Hltn "sport = :9470" | grep -q .'
 in_ns ss -Hltn >"$TMP/ss"
 check "--metrics 127.0.0.1:9470 listens on 127.0.0.1:9470 only (no wildcard address)" \
 	eval 'cat "$TMP/ss"; grep -q "127.0.0.1:9470" "$TMP/ss" && ! grep -qE "(0\.0\.0\.0|\*|\[::\]):9470" "$TMP/ss"'
+check "a user's GLIBC_TUNABLES is kept, the huge-page tunable added after it" \
+	eval 'tune; [ "$(tune)" = GLIBC_TUNABLES=glibc.malloc.tcache_count=7:glibc.malloc.hugetlb=1 ]'
 stop_agent
 finish

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_pos.h"
 #include "policy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -1496,6 +1497,52 @@ static void test_compile_order_independent(void **state)
 }
 
 /* Stronger: the very same entries, class ids included (only rule_idx mapped to ids). */
+/*
+ * json_pos skips the containers no pointer points into: what it skips
+ * (brackets and quotes inside strings, escaped quotes, newlines) must leave
+ * the positions after it exactly where a full walk puts them.
+ */
+static void test_json_pos_skips(void **state)
+{
+	static const char doc[] =
+		"{\n"
+		"  \"a\": [ {\"s\": \"x]}\\\"[{\", \"n\": [1,\n"
+		"     2]}, \"q\\\\\", [\"]\"] ],\n"
+		"  \"skip\": { \"deep\": [ [ { \"k\": \"{[\\\"]\\n\" } ] ], \"w\": 5,\n"
+		"            \"more\": \"}\" },\n"
+		"  \"b~c/d\": { \"e\": [ 10, 20,\n"
+		"      { \"f\": \"tail\" } ] },\n"
+		"  \"z\": [ [ ], {}, \"}\" ]\n"
+		"}\n";
+	static const struct {
+		const char *pointer, *ctx, *at;
+	} want[] = {
+		{ "/a", "\"a\"", "[" },
+		{ "/a/0/n/1", "\"n\"", "2" },
+		{ "/a/2/0", "\"q", "\"]\"" },
+		{ "/skip/w", "\"w\"", "5" },
+		{ "/skip/more", "\"more\"", "\"}\"" },
+		{ "/b~0c~1d/e/2/f", "\"f\"", "\"tail\"" },
+		{ "/z/2", "\"z\"", "\"}\"" },
+	};
+	struct diags d = {};
+	int line, col;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		diags__add(&d, false, want[i].pointer, NULL, "here");
+	diags__add(&d, false, "/skip/nothere", NULL, "absent");
+	json_pos__resolve(doc, strlen(doc), &d);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++) {
+		locate(doc, want[i].ctx, want[i].at, 1, &line, &col);
+		if (d.v[i].line != line || d.v[i].col != col)
+			fail_msg("%s located at %d:%d, expected %d:%d", want[i].pointer, d.v[i].line,
+				 d.v[i].col, line, col);
+	}
+	assert_int_equal(d.v[ARRAY_SIZE(want)].line, 0); /* no such value: not located */
+	diags__free(&d);
+}
+
 static void test_compile_order_identical(void **state)
 {
 	compare_order(false);
@@ -1540,6 +1587,7 @@ static const struct CMUnitTest fixed_tests[] = {
 	T(test_compile_flags),
 	T(test_compile_order_independent),
 	T(test_compile_order_identical),
+	T(test_json_pos_skips),
 };
 
 int main(void)
