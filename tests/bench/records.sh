@@ -29,7 +29,7 @@ run() {
 	lost=$(sed -n 's/^emitted [0-9]* written [0-9]* lost \([0-9]*\)$/\1/p' <<<"$out")
 	# the sink's throughput: records written per second of the run (rec_tool's
 	# rate is emitted/s; with losses the two differ)
-	rate=$(awk -v r="$rate" -v w="$written" -v n="$COUNT" 'BEGIN { printf "%.0f", r > 0 ? w * r / n : 0 }')
+	rate=$(awk -v r="$rate" -v w="$written" -v n="$COUNT" 'BEGIN { printf "%.0f", (r > 0 ? w * r / n : 0) }')
 	echo "$rate ${written:-?} ${lost:-?}"
 	printf 'records\t%s\trate=%s\twritten=%s\tlost=%s\n' "$label" "$rate" "$written" "$lost" >>"$OUT_TSV"
 }

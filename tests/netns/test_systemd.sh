@@ -37,6 +37,8 @@ check "deploy/ward.service passes systemd-analyze verify" \
 check "the unit is Type=notify" grep -qx "Type=notify" deploy/ward.service
 check "the unit bounds capabilities to CAP_BPF CAP_NET_ADMIN CAP_PERFMON" \
 	grep -qx "CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_PERFMON" deploy/ward.service
+check "the unit puts the agent's heap on huge pages itself (no second exec)" \
+	grep -qx "Environment=GLIBC_TUNABLES=glibc.malloc.hugetlb=1" deploy/ward.service
 
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 ip netns add "$NS"
