@@ -251,7 +251,7 @@ void check_except(struct pctx *c, const struct addrset *s, json_t *except, const
 	}
 }
 
-static size_t name_hash(const char *s)
+size_t name_hash(const char *s)
 {
 	return hash_fold(fnv1a(FNV1A_INIT, s, strlen(s)));
 }

@@ -30,12 +30,14 @@ void perr(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void pwarn(struct pctx *c, const char *ptr, json_t *value, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-/* dst = base + "/" + escaped(token) */
 /* dst (PTR_MAX bytes) = base + "/" + key, key a literal member name (no
  * '~' or '/' to escape), or + "/" + the index i; cut at PTR_MAX. */
 void ptr_sub(char *dst, const char *base, const char *key);
 void ptr_index(char *dst, const char *base, size_t i);
+/* dst = base + "/" + escaped(token) */
 void ptr_join(char *dst, size_t n, const char *base, const char *token);
+/* The hash of a name (group, rule id) for the open-addressing tables. */
+size_t name_hash(const char *s);
 void check_keys(struct pctx *c, json_t *obj, const char *ptr, const char *const *allowed);
 int get_int(struct pctx *c, json_t *v, const char *ptr, long long lo, long long hi,
 	    long long *ret);

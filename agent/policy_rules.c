@@ -4,7 +4,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include "hash.h"
 #include "policy_parse_util.h"
 
 static const char *const rule_keys[WARD_DIR_MAX][11] = {
@@ -280,6 +279,12 @@ static bool rules_reserve(struct pctx *c, const char *ptr, size_t n)
 	return true;
 }
 
+/* The pointer of rule i of a direction's array: /ingress/i, /egress/i. */
+static void rule_at(char *dst, int dir, size_t i)
+{
+	ptr_index(dst, dir == WARD_DIR_INGRESS ? "/ingress" : "/egress", i);
+}
+
 static void parse_rule_at(struct pctx *c, json_t *o, size_t i, int dir)
 {
 	struct rule *r = &c->p->rules[c->p->nrules++];
@@ -287,7 +292,7 @@ static void parse_rule_at(struct pctx *c, json_t *o, size_t i, int dir)
 
 	memset(r, 0, sizeof(*r));
 	r->src_index = i;
-	ptr_index(ptr, dir == WARD_DIR_INGRESS ? "/ingress" : "/egress", i);
+	rule_at(ptr, dir, i);
 	parse_rule(c, o, ptr, dir, r);
 }
 
@@ -368,7 +373,7 @@ void check_rules(struct pctx *c)
 
 		if (!r->id)
 			continue;
-		h = hash_fold(fnv1a(FNV1A_INIT, r->id, strlen(r->id)));
+		h = name_hash(r->id);
 		for (;; h++) {
 			size_t *slot = &set[h & (cap - 1)];
 
@@ -378,8 +383,7 @@ void check_rules(struct pctx *c)
 			}
 			if (strcmp(p->rules[*slot - 1].id, r->id))
 				continue;
-			ptr_index(at, r->dir == WARD_DIR_INGRESS ? "/ingress" : "/egress",
-				  r->src_index);
+			rule_at(at, r->dir, r->src_index);
 			ptr_sub(ptr, at, "id");
 			perr(c, ptr, NULL, "duplicate rule id \"%s\"", r->id);
 			break;
