@@ -233,12 +233,11 @@ static int sweep(struct ctx *c, uint32_t cls, uint8_t dir, uint8_t proto, struct
 		b[nb++] = s[i].lo;
 		b[nb++] = s[i].hi + 1;
 		if (s[i].specific) {
-			starts[nsp] = s[i].lo;
+			starts[nsp] = s[i].lo; /* in order: the spans are sorted by lo */
 			ends[nsp++] = s[i].hi + 1;
 		}
 	}
 	sort_u32(b, nb);
-	sort_u32(starts, nsp);
 	sort_u32(ends, nsp);
 	for (size_t i = 0; i < nb; i++) {
 		uint32_t x = b[i];
