@@ -3,8 +3,9 @@
 #ifndef WARD_HEAP_H
 #define WARD_HEAP_H
 
-/* First thing in main(): may exec the program again (same argv, same
- * PID) with glibc's huge-page tunable set; returns when it did not. */
+/* Before a command that reads much (a policy, record files): may exec the
+ * program again (same argv, same PID) with glibc's huge-page tunable set;
+ * returns when it did not. */
 void heap__huge(char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* ward: one binary, subcommands. Wiring only. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "cmd.h"
@@ -14,23 +15,26 @@ static int cmd_version(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* big: parses or reads much (a policy, record files), so it runs with the
+ * heap on huge pages (heap.h); the others start once, as they are. */
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
+	bool big;
 	const char *help;
 } cmds[] = {
-	{ "run", cmd_run, "run the agent: --policy FILE --interface NAME... [--pin-path DIR]" },
-	{ "status", cmd_status, "exit 0 when enforcing; interfaces, policy, counters" },
-	{ "stats", cmd_stats, "per-rule and per-verdict counters" },
-	{ "check", cmd_check, "validate and compile a policy: check POLICY [--json]" },
-	{ "explain", cmd_explain, "verdict for one flow, from the real programs" },
-	{ "flows", cmd_flows, "flow records, readable: [--file PATH] [--follow] [--verdict V] [--json]" },
-	{ "apply", cmd_apply, "change the running agent's policy: apply POLICY [--confirm-within S]" },
-	{ "confirm", cmd_confirm, "keep the policy of apply --confirm-within (else it rolls back)" },
-	{ "suggest", cmd_suggest, "a policy from observed flow records: suggest --flows FILE... [--policy CURRENT]" },
-	{ "replay", cmd_replay, "flows a candidate policy would change: replay POLICY --flows FILE..." },
-	{ "detach", cmd_detach, "remove programs, links and pins" },
-	{ "version", cmd_version, "print the version" },
+	{ "run", cmd_run, true, "run the agent: --policy FILE --interface NAME... [--pin-path DIR]" },
+	{ "status", cmd_status, false, "exit 0 when enforcing; interfaces, policy, counters" },
+	{ "stats", cmd_stats, false, "per-rule and per-verdict counters" },
+	{ "check", cmd_check, true, "validate and compile a policy: check POLICY [--json]" },
+	{ "explain", cmd_explain, true, "verdict for one flow, from the real programs" },
+	{ "flows", cmd_flows, true, "flow records, readable: [--file PATH] [--follow] [--verdict V] [--json]" },
+	{ "apply", cmd_apply, false, "change the running agent's policy: apply POLICY [--confirm-within S]" },
+	{ "confirm", cmd_confirm, false, "keep the policy of apply --confirm-within (else it rolls back)" },
+	{ "suggest", cmd_suggest, true, "a policy from observed flow records: suggest --flows FILE... [--policy CURRENT]" },
+	{ "replay", cmd_replay, true, "flows a candidate policy would change: replay POLICY --flows FILE..." },
+	{ "detach", cmd_detach, false, "remove programs, links and pins" },
+	{ "version", cmd_version, false, "print the version" },
 };
 
 static void usage(FILE *out)
@@ -44,7 +48,6 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	heap__huge(argv);
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -59,8 +62,11 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
+		if (!strcmp(argv[1], cmds[i].name)) {
+			if (cmds[i].big)
+				heap__huge(argv);
 			return cmds[i].fn(argc - 1, argv + 1);
+		}
 	fprintf(stderr, "ward: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;
