@@ -82,9 +82,13 @@ $(BUILD) $(BUILD)/agent $(BUILD)/tests:
 TEST_BINS := $(BUILD)/tests/test_policy $(BUILD)/tests/test_bpf $(BUILD)/tests/test_ct \
 	     $(BUILD)/tests/test_swap \
 	     $(BUILD)/tests/test_model $(BUILD)/tests/test_records $(BUILD)/tests/rec_tool \
-	     $(BUILD)/tests/test_rl $(BUILD)/tests/test_config
+	     $(BUILD)/tests/test_rl $(BUILD)/tests/test_config $(BUILD)/tests/test_lookup
 
 $(BUILD)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJ) | $(BUILD)/tests
+	$(Q)echo "  CC       $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/tests/test_lookup: tests/unit/test_lookup.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
@@ -123,7 +127,7 @@ $(BUILD)/tests/rec_tool: tests/records/rec_tool.c $(LIB_OBJ) | $(BUILD)/tests
 test: deps all $(TEST_BINS) $(BUILD)/bench/bench_flood $(BUILD)/bench/xdp_gen.bpf.o
 	$(Q)./tests/run.sh all
 
-test-unit: all $(BUILD)/tests/test_policy $(BUILD)/tests/test_config
+test-unit: all $(BUILD)/tests/test_policy $(BUILD)/tests/test_config $(BUILD)/tests/test_lookup
 	$(Q)./tests/run.sh unit
 test-bpf: all $(BUILD)/tests/test_bpf
 	$(Q)./tests/run.sh bpf

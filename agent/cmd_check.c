@@ -4,7 +4,9 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cmd.h"
+#include "lookup.h"
 #include "policy.h"
 #include "config.h"
 
@@ -52,6 +54,7 @@ int cmd_check(int argc, char **argv)
 					    {} };
 	struct compile_limits lim = {};
 	struct compiled c = {};
+	struct lookup_tables t = {};
 	struct diags d = {};
 	struct policy p = {};
 	bool json = false;
@@ -74,6 +77,12 @@ int cmd_check(int argc, char **argv)
 	err = policy__parse_file(file, &p, &d);
 	if (!err)
 		err = policy__compile_limits(&p, &lim, &c, &d);
+	if (!err) {
+		err = lookup__build(&c, &t);
+		if (err)
+			fprintf(stderr, "%s: the lookup tables cannot be built: %s\n", file,
+				strerror(-err));
+	}
 	if (json) {
 		json_t *o = json_pack("{s:b,s:o}", "valid", !err, "diagnostics",
 				      diags_json(&d, file));
@@ -82,11 +91,14 @@ int cmd_check(int argc, char **argv)
 		if (!err)
 			json_object_set_new(
 				o, "summary",
-				json_pack("{s:s,s:I,s:i,s:i,s:i,s:i,s:i}", "name", p.name,
-					  "revision", (json_int_t)p.revision, "rules", (int)p.nrules,
-					  "groups", (int)p.ngroups, "address_classes",
-					  (int)c.nclasses - 1, "address_entries", (int)c.naddrs,
-					  "rule_entries", (int)c.nrules));
+				json_pack("{s:s,s:I,s:i,s:i,s:i,s:i,s:i,s:{s:i,s:i,s:i,s:i}}",
+					  "name", p.name, "revision", (json_int_t)p.revision,
+					  "rules", (int)p.nrules, "groups", (int)p.ngroups,
+					  "address_classes", (int)c.nclasses - 1, "address_entries",
+					  (int)c.naddrs, "rule_entries", (int)c.nrules, "lookup",
+					  "address_entries", (int)t.naddr, "markers", (int)t.nmarkers,
+					  "port_lists", (int)t.nports, "port_intervals",
+					  (int)t.nivals));
 		s = json_dumps(o, JSON_INDENT(2));
 		if (s)
 			puts(s);
@@ -96,12 +108,16 @@ int cmd_check(int argc, char **argv)
 		diags__print(&d, file, stderr);
 		if (!err)
 			printf("%s: valid: policy \"%s\" revision %llu: %zu rules, %zu groups, "
-			       "%zu address classes; map entries: %zu address, %zu rule\n",
+			       "%zu address classes; map entries: %zu address, %zu rule; lookup "
+			       "tables: %zu address entries (%zu markers), %zu port lists, %zu "
+			       "port intervals\n",
 			       file, p.name, (unsigned long long)p.revision, p.nrules, p.ngroups,
-			       c.nclasses - 1, c.naddrs, c.nrules);
+			       c.nclasses - 1, c.naddrs, c.nrules, t.naddr, t.nmarkers, t.nports,
+			       t.nivals);
 		else
 			fprintf(stderr, "%s: invalid: %zu error(s)\n", file, d.nerrors);
 	}
+	lookup__free(&t);
 	compiled__free(&c);
 	policy__free(&p);
 	diags__free(&d);

@@ -35,6 +35,32 @@ static int pin_maps(struct ward *w)
 	return 0;
 }
 
+/* A policy published by a build of another ABI: its programs read maps
+ * this build has not got (ABI 2: LPM tries), so a publish here would not
+ * reach them. 1 when so (said), else 0. */
+static int check_pinned_abi(struct ward *w)
+{
+	int fd = pin_open(w->pin_path, "ward_meta");
+	struct bpf_map_info info = {};
+	__u32 zero = 0, len = sizeof(info);
+	struct ward_meta m = {};
+	int bad = 0;
+
+	if (fd < 0)
+		return 0;
+	/* another layout of ward_meta is said by the caller */
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.value_size == sizeof(m) &&
+	    !bpf_map_lookup_elem(fd, &zero, &m) && m.abi_version &&
+	    m.abi_version != WARD_ABI_VERSION) {
+		pr_warn("%s: the policy in force was published by a build of ABI %u; this build "
+			"is ABI %u (other policy lookup tables)\n", w->pin_path, m.abi_version,
+			WARD_ABI_VERSION);
+		bad = 1;
+	}
+	close(fd);
+	return bad;
+}
+
 /*
  * Maps pinned by another build or with other sizes cannot be adopted:
  * say which and why before libbpf refuses, and touch nothing (the pinned
@@ -73,6 +99,7 @@ static int check_pinned(struct ward *w)
 		}
 		close(fd);
 	}
+	bad += check_pinned_abi(w);
 	if (bad)
 		pr_warn("%s: cannot adopt the pinned state; nothing was changed and the pinned "
 			"programs keep enforcing. To replace it: stop, `ward detach --pin-path %s`, "

@@ -8,10 +8,5 @@
 /* keys[i] -> vals[i] for i < n; a per-CPU map takes ncpu values per key. */
 int map_update_arrays(int fd, const void *keys, size_t ksz, const void *vals, size_t vsz,
 		      size_t n);
-/* n entries of an array of structs: key at offset 0, value at voff. */
-int map_update_strided(int fd, const void *base, size_t stride, size_t ksz, size_t voff,
-		       size_t vsz, size_t n);
-/* Delete every entry (vsz: the value size lookups return, per-CPU included). */
-int map_clear(int fd, size_t ksz, size_t vsz);
 
 #endif

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Publish a compiled policy: fill the idle slot (tries, cfg, counters, rule
- * names), then one write of ward_active makes it live. Packets read the
+ * Publish a compiled policy: fill the idle slot (lookup tables, cfg,
+ * counters, rule names), then one write of ward_active makes it live. Packets read the
  * slot once, so each sees the old policy or the new one, whole.
  */
 #include <errno.h>
@@ -11,33 +11,83 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "loader.h"
+#include "lookup.h"
 #include "map_batch.h"
 
-static int fill_tries(struct ward *w, __u32 idle, const struct compiled *c)
+/* A new inner array of n entries of vsz bytes holding data, or -errno. It
+ * is filled through mmap, a window at a time: one copy, no syscall per
+ * entry, and no more of the map mapped into the agent than a window. */
+static int table_create(const char *name, const void *data, size_t vsz, size_t n)
 {
-	char name[32];
-	int afd, rfd, err;
+	enum { WINDOW = 1 << 20 };
+	LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name, sizeof(__u32), (__u32)vsz,
+				(__u32)(n ? n : 1), &o);
+	size_t len = vsz * n;
 
-	snprintf(name, sizeof(name), "ward_addrs_%u", idle);
-	afd = ward__map_fd(w, name);
-	snprintf(name, sizeof(name), "ward_rules_%u", idle);
-	rfd = ward__map_fd(w, name);
-	if (afd < 0 || rfd < 0)
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len; off += WINDOW) {
+		size_t m = len - off < WINDOW ? len - off : WINDOW;
+		void *mem = mmap(NULL, m, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)off);
+
+		if (mem == MAP_FAILED) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		memcpy(mem, (const char *)data + off, m);
+		munmap(mem, m);
+	}
+	return fd;
+}
+
+/* Put a table into the idle slot of its outer map (the slot's old table
+ * is freed once no program holds it). */
+static int table_publish(struct ward *w, const char *outer, __u32 idle, const char *name,
+			 const void *data, size_t vsz, size_t n)
+{
+	int ofd = ward__map_fd(w, outer), fd, err = 0;
+
+	if (ofd < 0)
 		return -ENOENT;
-	err = map_clear(afd, sizeof(struct ward_addr_key), sizeof(struct ward_addr_val));
+	fd = table_create(name, data, vsz, n);
+	if (fd < 0)
+		return fd;
+	if (bpf_map_update_elem(ofd, &idle, &fd, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* The idle slot's lookup tables (agent/lookup.c builds them). */
+static int fill_tables(struct ward *w, __u32 idle, const struct compiled *c)
+{
+	int lfd = ward__map_fd(w, "ward_lookup"), err;
+	struct lookup_tables t;
+
+	if (lfd < 0)
+		return -ENOENT;
+	err = lookup__build(c, &t);
+	if (err)
+		return err;
+	err = table_publish(w, "ward_atab_slots", idle, "ward_atab", t.atab, sizeof(*t.atab),
+			    t.hdr.addr_slots);
 	if (!err)
-		err = map_clear(rfd, sizeof(struct ward_rule_key), sizeof(struct ward_rule_val));
+		err = table_publish(w, "ward_ptab_slots", idle, "ward_ptab", t.ptab,
+				    sizeof(*t.ptab), t.hdr.ports_slots);
 	if (!err)
-		err = map_update_strided(afd, c->addrs, sizeof(*c->addrs), sizeof(c->addrs->key),
-					 offsetof(struct addr_entry, val), sizeof(c->addrs->val),
-					 c->naddrs);
-	if (!err)
-		err = map_update_strided(rfd, c->rules, sizeof(*c->rules), sizeof(c->rules->key),
-					 offsetof(struct rule_entry, val), sizeof(c->rules->val),
-					 c->nrules);
+		err = table_publish(w, "ward_ival_slots", idle, "ward_ival", t.ivals,
+				    sizeof(*t.ivals), t.nivals);
+	if (!err && bpf_map_update_elem(lfd, &idle, &t.hdr, BPF_ANY))
+		err = -errno;
+	lookup__free(&t);
 	return err;
 }
 
@@ -164,13 +214,13 @@ static void *tries_thread(void *arg)
 {
 	struct tries_job *j = arg;
 
-	j->err = fill_tries(j->w, j->idle, j->c);
+	j->err = fill_tables(j->w, j->idle, j->c);
 	return NULL;
 }
 
-/* The tries on a thread of their own while this one zeroes counters and
+/* The tables on a thread of their own while this one zeroes counters and
  * names rules: different maps, so at 100,000 rules the two halves of the
- * work (each mostly kernel time) run on two CPUs. */
+ * work run on two CPUs. */
 static int fill_idle(struct ward *w, __u32 idle, const struct compiled *c, const struct policy *p)
 {
 	struct tries_job j = { .w = w, .idle = idle, .c = c };
@@ -193,19 +243,26 @@ static int fill_idle(struct ward *w, __u32 idle, const struct compiled *c, const
 /*
  * Return only when no program can still be using the old slot, so that the
  * next publish may rewrite it. Updating a map-in-map waits for every running
- * program (synchronize_rcu in the kernel): rewrite one outer slot with the
- * inner map it already holds.
+ * program (synchronize_rcu in the kernel): rewrite the old slot's address
+ * table with the table it already holds. A slot that never held one has no
+ * reader to wait for.
  */
 static int wait_readers(struct ward *w, __u32 old)
 {
-	int outer = ward__map_fd(w, "ward_addr_slots"), inner;
-	char name[32];
+	int outer = ward__map_fd(w, "ward_atab_slots"), inner, err = 0;
+	__u32 id = 0;
 
-	snprintf(name, sizeof(name), "ward_addrs_%u", old);
-	inner = ward__map_fd(w, name);
-	if (outer < 0 || inner < 0)
+	if (outer < 0)
 		return -ENOENT;
-	return bpf_map_update_elem(outer, &old, &inner, BPF_ANY) ? -errno : 0;
+	if (bpf_map_lookup_elem(outer, &old, &id))
+		return errno == ENOENT ? 0 : -errno;
+	inner = bpf_map_get_fd_by_id(id);
+	if (inner < 0)
+		return -errno;
+	if (bpf_map_update_elem(outer, &old, &inner, BPF_ANY))
+		err = -errno;
+	close(inner);
+	return err;
 }
 
 int ward__publish(struct ward *w, const struct compiled *c, const struct policy *p)

@@ -71,11 +71,11 @@ static __always_inline __u8 verdict_for(int parsed, const struct pkt *p)
 }
 
 /* The policy's verdict for a new flow (or a flow decided again). */
-static __always_inline __u8 policy_verdict(const struct pkt *p, __u8 dir, __u32 slot,
+static __always_inline __u8 policy_verdict(struct policy_query *q, __u8 dir,
 					   const struct ward_cfg *cfg, struct decision *d,
 					   __u8 *audit)
 {
-	policy_lookup(p, dir, slot, cfg, d);
+	policy_lookup(q, dir, cfg, d);
 	if (d->action == WARD_ACT_ALLOW)
 		return d->rule_idx == WARD_RULE_NONE ? WARD_V_PASS_DEFAULT : WARD_V_PASS_RULE;
 	if (cfg->mode == WARD_MODE_AUDIT || (d->flags & WARD_RF_AUDIT)) {
@@ -94,11 +94,9 @@ static __always_inline __u8 policy_verdict(const struct pkt *p, __u8 dir, __u32 
 static __noinline __u8 ct_redecide(struct ward_ct_key *k, struct ward_ct_val *ct, __u32 slot,
 				   const struct ward_cfg *cfg, struct decision *d)
 {
-	struct pkt fwd = {};
 	__u8 audit = 0, v;
 
-	ct_forward_pkt(&fwd, k, ct->origin);
-	v = policy_verdict(&fwd, ct->origin, slot, cfg, d, &audit);
+	v = policy_verdict(policy_query_ct(k, ct->origin, slot), ct->origin, cfg, d, &audit);
 	if (!WARD_V_IS_PASS(v)) {
 		(void)bpf_map_delete_elem(&ward_ct, k);
 		return v;
@@ -202,7 +200,7 @@ static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __
 		}
 	}
 	if (!ct)
-		verdict = policy_verdict(&p, dir, slot, cfg, &d, &audit);
+		verdict = policy_verdict(policy_query_pkt(&p, dir, slot), dir, cfg, &d, &audit);
 	if (cfg_rl && WARD_V_IS_PASS(verdict) && d.rl_slot)
 		verdict = rl_verdict(&rk, &p, dir, slot, cfg, d.rl_slot, verdict, len, !ct, &audit,
 				     &rl_over);

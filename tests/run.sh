@@ -59,7 +59,7 @@ cannot_run() {
 	failed=$((failed + 1)); failed_names+=("$1"); tests_failed=$((tests_failed + 1))
 }
 
-suite_unit()  { run_suite unit "$BUILD/tests/test_policy"; run_suite config "$BUILD/tests/test_config"; }
+suite_unit()  { run_suite unit "$BUILD/tests/test_policy"; run_suite config "$BUILD/tests/test_config"; run_suite lookup "$BUILD/tests/test_lookup"; }
 suite_apply() { need_root apply && run_suite apply tests/cli/test_apply.sh || cannot_run apply; }
 suite_bpf()   { need_root bpf && run_suite bpf "$BUILD/tests/test_bpf" || cannot_run bpf; }
 suite_ct()    { need_root ct && run_suite ct "$BUILD/tests/test_ct" || cannot_run ct; }

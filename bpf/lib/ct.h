@@ -76,31 +76,6 @@ static __always_inline int ct_expired(const struct ward_ct_val *v, __u8 proto, _
 	return now - v->last_ns > ward_ct_timeout_ns(proto, v->state);
 }
 
-/* The packet that opened the flow, as far as the policy is concerned. */
-static __always_inline void ct_forward_pkt(struct pkt *f, const struct ward_ct_key *k, __u8 origin)
-{
-	f->family = k->family;
-	f->proto = k->proto;
-	if (origin == WARD_DIR_INGRESS) {
-		__builtin_memcpy(f->src, k->raddr, 16);
-		__builtin_memcpy(f->dst, k->laddr, 16);
-		f->sport = bpf_ntohs(k->rport);
-		f->dport = bpf_ntohs(k->lport);
-	} else {
-		__builtin_memcpy(f->src, k->laddr, 16);
-		__builtin_memcpy(f->dst, k->raddr, 16);
-		f->sport = bpf_ntohs(k->lport);
-		f->dport = bpf_ntohs(k->rport);
-	}
-	if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6) {
-		/* an echo flow is opened by an echo request */
-		f->icmp_kind = ICMP_KIND_ECHO;
-		f->icmp_id = bpf_ntohs(k->lport);
-		f->dport = k->proto == IPPROTO_ICMP ? ICMP_ECHO : ICMPV6_ECHO_REQUEST;
-		f->sport = 0;
-	}
-}
-
 /* Look the packet's flow up; expired entries are deleted and not found. */
 /* Sets *now (the coarse clock: timeouts are in seconds) only on a hit, so
  * packets of no flow do not pay for the clock. */

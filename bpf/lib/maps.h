@@ -5,47 +5,7 @@
 
 #include <bpf/bpf_helpers.h>
 #include "ward/abi.h"
-
-/* Per-slot policy tries; ward_addr_slots/ward_rule_slots index them by the
- * live slot (ward_active), so one 4-byte write publishes a whole policy. */
-struct addr_trie {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, WARD_MAX_PREFIXES);
-	__type(key, struct ward_addr_key);
-	__type(value, struct ward_addr_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-};
-
-struct rule_trie {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, WARD_MAX_POLICY_ENT);
-	__type(key, struct ward_rule_key);
-	__type(value, struct ward_rule_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-};
-
-struct addr_trie ward_addrs_0 SEC(".maps");
-struct addr_trie ward_addrs_1 SEC(".maps");
-struct rule_trie ward_rules_0 SEC(".maps");
-struct rule_trie ward_rules_1 SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, WARD_SLOTS);
-	__type(key, __u32);
-	__array(values, struct addr_trie);
-} ward_addr_slots SEC(".maps") = {
-	.values = { &ward_addrs_0, &ward_addrs_1 },
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, WARD_SLOTS);
-	__type(key, __u32);
-	__array(values, struct rule_trie);
-} ward_rule_slots SEC(".maps") = {
-	.values = { &ward_rules_0, &ward_rules_1 },
-};
+#include "tables.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * Policy decision, whatever the rule count:
- *   remote address -> class chain          (ward_addrs, one LPM lookup)
- *   (class, dir, proto, port) -> decision  (ward_rules, one LPM lookup per
- *                                           class of the chain until a hit,
- *                                           at most WARD_CLASS_CHAIN)
+ * Policy decision, whatever the rule count (lookup.h):
+ *   remote address -> class chain          (binary search over prefix
+ *                                           lengths, <= 8 hash probes)
+ *   (class, dir, proto, port) -> decision  (per class of the chain until a
+ *                                           hit, at most WARD_CLASS_CHAIN:
+ *                                           a port-list probe and a binary
+ *                                           search of its intervals)
  * The compiler has already merged deny-wins precedence and attribution
- * into each ward_rules entry, so the first hit is the answer.
+ * into each entry, so the first hit is the answer.
  */
 #ifndef WARD_BPF_POLICY_H
 #define WARD_BPF_POLICY_H
 
 #include "maps.h"
 #include "parse.h"
-#include "chain.h"
+#include "lookup.h"
 
 struct decision {
 	__u32 rule_idx;  /* WARD_RULE_NONE for a default */
@@ -23,45 +25,41 @@ struct decision {
 	__u8 flags;      /* WARD_RF_* */
 };
 
-static __always_inline struct ward_addr_val *policy_classify(const struct pkt *p, __u8 dir,
-							     __u32 slot)
+/* The query of a tracked flow's opening packet (its origin direction): the
+ * remote address, and the port the opening packet went to. */
+static __always_inline struct policy_query *policy_query_ct(const struct ward_ct_key *k,
+							     __u8 origin, __u32 slot)
 {
-	struct ward_addr_key k = {};
-	void *trie = bpf_map_lookup_elem(&ward_addr_slots, &slot);
+	struct policy_query *q = policy_query_get();
 
-	if (!trie)
+	if (!q)
 		return NULL;
-
-	k.family = p->family;
-	k.prefixlen = WARD_ADDR_KEY_BITS(p->family == WARD_FAM_V6);
-	__builtin_memcpy(k.addr, dir == WARD_DIR_INGRESS ? p->src : p->dst, 16);
-	return bpf_map_lookup_elem(trie, &k);
+	q->slot = slot;
+	q->family = k->family;
+	q->dir = origin;
+	q->proto = k->proto;
+	q->port = bpf_ntohs(origin == WARD_DIR_INGRESS ? k->lport : k->rport);
+	/* an echo flow is opened by an echo request */
+	if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6)
+		q->port = k->proto == IPPROTO_ICMP ? ICMP_ECHO : ICMPV6_ECHO_REQUEST;
+	__builtin_memcpy(q->addr, k->raddr, 16);
+	return q;
 }
 
-static __always_inline void policy_lookup(const struct pkt *p, __u8 dir, __u32 slot,
+/* The decision for q (filled by policy_query_pkt or policy_query_ct); no
+ * query (cannot happen: a per-CPU array of one entry) is the default's. */
+static __always_inline void policy_lookup(struct policy_query *q, __u8 dir,
 					  const struct ward_cfg *cfg, struct decision *d)
 {
-	/* class 0 or no match: no lookup in ward_rules, the default decides */
-	const struct ward_addr_val *av = policy_classify(p, dir, slot);
-	void *trie = bpf_map_lookup_elem(&ward_rule_slots, &slot);
-	struct ward_rule_key k = {};
-	struct ward_rule_val *v = NULL;
+	/* class 0 or no match: no rule lookup, the default decides */
+	int hit = q ? ward_policy_lookup() : 0;
 
-	d->class_id = 0;
-	k.prefixlen = WARD_RULE_KEY_BITS_FULL;
-	k.dir = dir;
-	k.proto = p->proto;
-	k.port = bpf_htons(p->dport);
-	if (av && trie) {
-		v = policy_rules_chain(trie, av, &k, &d->class_id);
-		if (!v)
-			d->class_id = av->class_id[0];
-	}
-	if (v) {
-		d->rule_idx = v->rule_idx;
-		d->action = v->action;
-		d->flags = v->flags;
-		d->rl_slot = v->rl_slot;
+	d->class_id = q ? q->class_id : 0;
+	if (hit && q) {
+		d->rule_idx = q->val.rule_idx;
+		d->action = q->val.action;
+		d->flags = q->val.flags;
+		d->rl_slot = q->val.rl_slot;
 	} else {
 		d->rule_idx = WARD_RULE_NONE;
 		d->action = dir == WARD_DIR_INGRESS ? cfg->default_action[WARD_DIR_INGRESS]

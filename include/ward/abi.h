@@ -10,14 +10,14 @@
 
 #include <linux/types.h>
 
-#define WARD_ABI_VERSION 2
+#define WARD_ABI_VERSION 3
 
 /* ---- sizes (entries) ---------------------------------------------------- */
 #define WARD_RULES_DEFAULT  65536   /* rule counters allocated, per slot; the
 					* agent's --max-rules changes it        */
 #define WARD_RULES_LIMIT    1048576 /* most rules a policy may have            */
-#define WARD_MAX_PREFIXES   1048576 /* address-trie entries (not preallocated) */
-#define WARD_MAX_POLICY_ENT 4194304 /* rule-trie entries (not preallocated)    */
+#define WARD_MAX_PREFIXES   1048576 /* address entries a policy may compile to */
+#define WARD_MAX_POLICY_ENT 4194304 /* rule entries a policy may compile to    */
 #define WARD_MAX_IFACES     64      /* interfaces one agent attaches to        */
 #define WARD_MAX_RATE_LIMITS 1024   /* rate-limit slots (0 = none)             */
 #define WARD_NAME_LEN       64      /* policy name, bytes incl. NUL            */
@@ -46,14 +46,14 @@ enum ward_mode {
 };
 
 /*
- * Address families in the address trie key. IPv4 and IPv6 share one trie
+ * Address families in address keys. IPv4 and IPv6 share one table
  * and one code path; the family byte keeps "::/0" from matching IPv4.
  */
 #define WARD_FAM_ANY 0 /* only used with prefixlen 0 */
 #define WARD_FAM_V4  4
 #define WARD_FAM_V6  6
 
-/* ---- map: ward_addrs (LPM trie) remote address -> address class --------- */
+/* ---- compiler entries: remote address -> address class (LPM terms) ----- */
 struct ward_addr_key {
 	__u32 prefixlen; /* host order: 8 (family) + address bits          */
 	__u8 family;     /* WARD_FAM_V4 | WARD_FAM_V6                      */
@@ -73,7 +73,7 @@ struct ward_addr_val {
 	__u32 class_id[WARD_CLASS_CHAIN]; /* host order */
 };
 
-/* ---- map: ward_rules (LPM trie) (class, dir, proto, port) -> decision --- */
+/* ---- compiler entries: (class, dir, proto, port) -> decision (LPM terms) */
 /*
  * Matched as a bit string in memory order: class (big endian), dir, proto,
  * port (big endian). A prefix of 40 bits means "any protocol", 48 "any port
@@ -99,10 +99,105 @@ struct ward_rule_val {
 	__u16 rl_slot;   /* host order; rate-limit slot, 0 = none          */
 };
 
+/*
+ * The entries above are the compiler's output, in LPM terms. The datapath
+ * does not walk tries: agent/lookup.c turns them into three hash-indexed
+ * arrays per slot (below) whose lookup cost does not grow with the policy.
+ */
+
+/* ---- lookup tables: hashes both sides compute the same way --------------- */
+/* Two-choice (cuckoo) tables: an entry sits at one of the two indexes its
+ * key hashes to, so a lookup reads at most two slots, whatever the size. */
+static inline __attribute__((always_inline)) __u64 ward_hash_mix(__u64 h, __u64 w)
+{
+	h ^= w;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+/* Key of an address entry: WARD_ATAB_TAG, masked address words. */
+static inline __attribute__((always_inline)) __u64 ward_addr_hash(__u64 seed, __u32 tag,
+								  const __u32 *w)
+{
+	__u64 h = ward_hash_mix(seed, tag);
+
+	h = ward_hash_mix(h, (__u64)w[0] << 32 | w[1]);
+	return ward_hash_mix(h, (__u64)w[2] << 32 | w[3]);
+}
+
+/* Key of a port list: class, WARD_PTAB_SEL. */
+static inline __attribute__((always_inline)) __u64 ward_ports_hash(__u64 seed, __u32 class_id,
+								   __u32 sel)
+{
+	return ward_hash_mix(ward_hash_mix(seed, (__u64)class_id << 32 | sel), 0x5bd1e995);
+}
+
+/* The two indexes of a hash in a table of n slots (any n: a multiply and
+ * a shift map a 32-bit half of the hash onto [0, n)). */
+#define WARD_HASH_IDX(h, k, n) ((__u32)((((k) ? (h) >> 32 : (h)) & 0xffffffffull) * (n) >> 32))
+
+/* ---- map: ward_lookup (array[WARD_SLOTS]) how to read a slot's tables ---- */
+/*
+ * Addresses: longest prefix match by binary search over the policy's
+ * distinct prefix lengths (Waldvogel et al.), one hash probe per step:
+ * at most 6 steps for IPv4, 8 for IPv6. tree[f] holds the lengths as a
+ * balanced search tree in heap order (children of i: 2i+1 shorter, 2i+2
+ * longer). A hit goes longer, a miss shorter; markers on the way to
+ * longer prefixes carry the class chain of their best matching prefix.
+ */
+#define WARD_LEN_TREE 256  /* nodes per family; 8 levels              */
+#define WARD_LEN_STEPS 8   /* probes at most                          */
+#define WARD_LEN_NONE 0xff /* no node                                 */
+#define WARD_FI(fam) ((fam) == WARD_FAM_V6)
+struct ward_lookup {
+	__u64 seed;                   /* host order; of both hashes          */
+	__u32 addr_slots;             /* entries of ward_atab                 */
+	__u32 ports_slots;            /* entries of ward_ptab                 */
+	struct ward_addr_val any[2];  /* by WARD_FI: the chain of /0 (no hit) */
+	__u8 tree[2][WARD_LEN_TREE];  /* by WARD_FI: prefix lengths           */
+	__u32 mask[129][4];           /* by length: host-order address masks  */
+};
+
+/* ---- inner maps of ward_atab_slots (array) address -> class chain ------ */
+struct ward_atab_ent {
+	__u32 addr[4];            /* host-order words, masked; IPv4 in addr[0] */
+	__u32 tag;                /* WARD_ATAB_TAG(family, len); 0 = empty slot */
+	struct ward_addr_val bmp; /* chain of the longest policy prefix that
+				   * holds this one (itself, unless a marker) */
+	__u32 pad;
+};
+#define WARD_ATAB_TAG(family, len) ((__u32)(family) << 8 | (len))
+
+/* ---- inner maps of ward_ptab_slots (array) (class, dir, proto) -> ports - */
+/*
+ * A port list: sorted intervals of ward_ivals covering ports 0-65535. A
+ * protocol with entries of its own (ports, or "any port") has a list with
+ * any = 0, its gaps filled by the class's any-protocol entry; that entry
+ * alone is the list with any = 1 and proto 0. No list, or an interval
+ * with hit = 0: the next class of the chain decides.
+ */
+struct ward_ptab_ent {
+	__u32 class_id; /* host order; 0 = empty slot                        */
+	__u32 sel;      /* host order; WARD_PTAB_SEL(dir, proto, any)       */
+	__u32 first;    /* host order; index of its first interval           */
+	__u32 count;    /* host order; intervals, 1..65536                   */
+};
+/* any = 1: the any-protocol list (proto 0) */
+#define WARD_PTAB_SEL(dir, proto, any) ((__u32)(dir) << 16 | (__u32)(any) << 8 | (proto))
+#define WARD_PORT_STEPS 16 /* binary search steps over 65536 intervals */
+
+/* ---- inner maps of ward_ival_slots (array) port intervals -------------- */
+struct ward_ival {
+	__u16 lo;               /* host order; runs to the next interval's lo */
+	__u8 hit;               /* 0: no entry of the class covers it         */
+	__u8 pad[5];
+	struct ward_rule_val val;
+};
+
 /* ---- policy slots: two copies, one live -------------------------------- */
 /*
- * A policy is written into the slot that is not live (its own ward_addrs_N,
- * ward_rules_N, ward_cfg[N], stats range), then published by one 4-byte
+ * A policy is written into the slot that is not live (its own lookup
+ * tables, ward_lookup[N], ward_cfg[N], stats range), then published by one 4-byte
  * write of ward_active: a packet sees the old policy or the new one, never
  * a mix and never the union.
  */
@@ -402,6 +497,10 @@ _Static_assert(sizeof(struct ward_addr_val) == 16, "abi: ward_addr_val");
 _Static_assert(sizeof(struct ward_rule_key) == 12, "abi: ward_rule_key");
 _Static_assert(sizeof(struct ward_rule_val) == 8, "abi: ward_rule_val");
 _Static_assert(sizeof(struct ward_cfg) == 16, "abi: ward_cfg");
+_Static_assert(sizeof(struct ward_lookup) == 48 + 2 * WARD_LEN_TREE + 129 * 16, "abi: ward_lookup");
+_Static_assert(sizeof(struct ward_atab_ent) == 40, "abi: ward_atab_ent");
+_Static_assert(sizeof(struct ward_ptab_ent) == 16, "abi: ward_ptab_ent");
+_Static_assert(sizeof(struct ward_ival) == 16, "abi: ward_ival");
 _Static_assert(sizeof(struct ward_rl_cfg) == 56, "abi: ward_rl_cfg");
 _Static_assert(sizeof(struct ward_rl_key) == 20, "abi: ward_rl_key");
 _Static_assert(sizeof(struct ward_rl_val) == 32, "abi: ward_rl_val");

@@ -1,7 +1,7 @@
 # Benchmarks (make bench), included by the top Makefile. tests/bench/run.sh
 # drives them; docs/benchmarks.md describes the method.
 BENCH_BPF := $(BUILD)/bench/empty.bpf.o $(BUILD)/bench/xdp_drop.bpf.o \
-	     $(BUILD)/bench/xdp_gen.bpf.o $(BUILD)/bench/lpm_probe.bpf.o
+	     $(BUILD)/bench/xdp_gen.bpf.o $(BUILD)/bench/lookup_probe.bpf.o
 BENCH_BINS := $(BUILD)/bench/bench_policy $(BUILD)/bench/bench_flood
 
 .PHONY: bench-build

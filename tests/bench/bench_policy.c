@@ -171,6 +171,32 @@ static long fdinfo_memlock(int fd)
 	return v;
 }
 
+/* Kernel memory of the live slot's lookup tables (the inner maps). */
+static long tables_kib(struct ward *w)
+{
+	static const char *const outer[] = { "ward_atab_slots", "ward_ptab_slots",
+					      "ward_ival_slots" };
+	__u32 zero = 0, slot = 0;
+	long kib = 0;
+
+	if (bpf_map_lookup_elem(ward__map_fd(w, "ward_active"), &zero, &slot))
+		return 0;
+	slot &= 1;
+	for (size_t i = 0; i < sizeof(outer) / sizeof(outer[0]); i++) {
+		__u32 id = 0;
+		int fd;
+
+		if (bpf_map_lookup_elem(ward__map_fd(w, outer[i]), &slot, &id))
+			continue;
+		fd = bpf_map_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		kib += fdinfo_memlock(fd) / 1024;
+		close(fd);
+	}
+	return kib;
+}
+
 /* One control-plane measurement in a child, so its RSS is its own. */
 static int control_plane(int n, struct cp_result *r)
 {
@@ -178,7 +204,6 @@ static int control_plane(int n, struct cp_result *r)
 	struct compiled c;
 	struct policy p;
 	struct ward w;
-	struct bpf_map *m;
 	char *text = gen_policy(n, 0);
 	double t0, t1, t2, t25, t3;
 	struct compile_limits lim = { .max_rules = (size_t)n };
@@ -211,13 +236,7 @@ static int control_plane(int n, struct cp_result *r)
 	r->naddrs = c.naddrs;
 	r->nentries = c.nrules;
 	r->nclasses = c.nclasses - 1;
-	r->map_kib = 0;
-	bpf_object__for_each_map(m, w.skel->obj) {
-		const char *name = bpf_map__name(m);
-
-		if (!strncmp(name, "ward_addrs_", 11) || !strncmp(name, "ward_rules_", 11))
-			r->map_kib += fdinfo_memlock(bpf_map__fd(m)) / 1024;
-	}
+	r->map_kib = tables_kib(&w);
 	return 0;
 }
 
@@ -500,8 +519,14 @@ static int winst_load(struct winst *wi, const struct compiled *c, const struct p
 	struct ward_load_opts lo = { .no_ct = !ct, .max_rules = (size_t)n,
 				     .ct_size = ct ? 262144 : 1024 };
 
-	if (ward__load_ex(&wi->w, NULL, &lo) || ward__publish(&wi->w, c, p))
+	int err = ward__load_ex(&wi->w, NULL, &lo);
+
+	if (!err)
+		err = ward__publish(&wi->w, c, p);
+	if (err) {
+		fprintf(stderr, "%s: %s\n", ct ? "conntrack on" : "conntrack off", strerror(-err));
 		return -1;
+	}
 	wi->prog_fd = bpf_program__fd(wi->w.skel->progs.xdp_ingress);
 	wi->ct_fd = ct ? ward__map_fd(&wi->w, "ward_ct") : -1;
 	return 0;
@@ -763,23 +788,24 @@ static int load_size(int si, int *skipped)
 /* The probe programs on the live slot of w_noct[si]. */
 static int load_probe(int si, int fds[5])
 {
-	struct bpf_object *o = bpf_object__open_file("build/bench/lpm_probe.bpf.o", NULL);
+	static const char *const shared[] = { "ward_atab_slots", "ward_ptab_slots",
+					      "ward_ival_slots", "ward_lookup" };
+	struct bpf_object *o = bpf_object__open_file("build/bench/lookup_probe.bpf.o", NULL);
 	__u32 zero = 0, slot = 0;
-	char name[32];
+	struct bpf_map *ro;
 
 	if (!o)
 		return -1;
 	if (bpf_map_lookup_elem(bpf_map__fd(w_noct[si].w.skel->maps.ward_active), &zero, &slot))
 		return -1;
 	slot &= 1;
-	snprintf(name, sizeof(name), "ward_addrs_%u", slot);
-	if (bpf_map__reuse_fd(bpf_object__find_map_by_name(o, "probe_addrs"),
-			      ward__map_fd(&w_noct[si].w, name)))
+	ro = bpf_object__find_map_by_name(o, ".rodata");
+	if (!ro || bpf_map__set_initial_value(ro, &slot, sizeof(slot)))
 		return -1;
-	snprintf(name, sizeof(name), "ward_rules_%u", slot);
-	if (bpf_map__reuse_fd(bpf_object__find_map_by_name(o, "probe_rules"),
-			      ward__map_fd(&w_noct[si].w, name)))
-		return -1;
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+		if (bpf_map__reuse_fd(bpf_object__find_map_by_name(o, shared[i]),
+				      ward__map_fd(&w_noct[si].w, shared[i])))
+			return -1;
 	if (bpf_map__reuse_fd(bpf_object__find_map_by_name(o, "probe_ct"), w_ct[si].ct_fd))
 		return -1;
 	if (bpf_object__load(o))
@@ -890,10 +916,10 @@ static int cmd_packet(int rounds, int maxn)
 			add_meas("deny_rule", "Ward: denied by a deny rule", si, v6, w_ct[si].prog_fd, -1, &h[MX_DENY_RULE], HOT, 0);
 			add_meas("deny_def", "Ward: denied by default, outside every prefix", si, v6, w_ct[si].prog_fd, -1, &h[MX_DENY_DEF], HOT, 0);
 			if (v6)
-				add_meas("miss", "Ward: clustered miss (address LPM only, then default deny)", si, v6, w_ct[si].prog_fd, -1, &h[MX_MISS], HOT, 0);
+				add_meas("miss", "Ward: clustered miss (address lookup only, then default deny)", si, v6, w_ct[si].prog_fd, -1, &h[MX_MISS], HOT, 0);
 			add_meas("probe_parse", "probe: parse only", si, v6, probe[si][0], -1, &h[MX_ALLOW], HOT, 1);
-			add_meas("probe_addr", "probe: parse + address LPM", si, v6, probe[si][1], -1, &h[MX_ALLOW], HOT, 1);
-			add_meas("probe_full", "probe: parse + address LPM + rule LPM", si, v6, probe[si][2], -1, &h[MX_ALLOW], HOT, 1);
+			add_meas("probe_addr", "probe: parse + address lookup", si, v6, probe[si][1], -1, &h[MX_ALLOW], HOT, 1);
+			add_meas("probe_full", "probe: parse + address lookup + port lookups", si, v6, probe[si][2], -1, &h[MX_ALLOW], HOT, 1);
 			add_meas("probe_ktime", "probe: parse + bpf_ktime_get_ns()", si, v6, probe[si][3], -1, &h[MX_DENY_DEF], HOT, 1);
 			add_meas("probe_ctmiss", "probe: parse + conntrack lookup (miss)", si, v6, probe[si][4], -1, &h[MX_DENY_DEF], HOT, 0);
 			/* Ward, cold: every flow new to conntrack */
@@ -989,7 +1015,7 @@ static int cmd_packet(int rounds, int maxn)
 	}
 	/* cost split */
 	printf("### Where the time goes (hot, allowed mix; net of the empty program)\n\n");
-	printf("| rules | family | parse | address LPM | rule LPM (class chain) | conntrack, counters, rest | "
+	printf("| rules | family | parse | address lookup | port lookups (class chain) | conntrack, counters, rest | "
 	       "Ward decision (conntrack off) | established |\n|---|---|---|---|---|---|---|---|\n");
 	for (int si = 0; si < nsz; si++)
 		for (int v6 = 0; v6 < 2; v6++) {
@@ -1003,7 +1029,7 @@ static int cmd_packet(int rounds, int maxn)
 			printf("| %d | %s | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f |\n", sizes[si], fam(v6),
 			       pp - e, pa - pp, pf - pa, wd - pf, wd - e, es - e);
 			if (tsv)
-				fprintf(tsv, "split\t%d\t%s\tparse=%.2f\taddr_lpm=%.2f\trule_lpm=%.2f\trest=%.2f\n",
+				fprintf(tsv, "split\t%d\t%s\tparse=%.2f\taddr=%.2f\tports=%.2f\trest=%.2f\n",
 					sizes[si], v6 ? "v6" : "v4", pp - e, pa - pp, pf - pa, wd - pf);
 		}
 	printf("\n");

@@ -204,7 +204,7 @@ targets() {
 			row("rate-limited flood from 1 source >= 2x nftables netdev meter (not a design target)", RL["1"], 2.0, 0, "as above, one source")
 			row("100k rules compiled and applied < 1 s", kv(C[100000], "total_s"), 1.0, 1, "parse + compile + publish, in-process")
 			row("agent RSS < 64 MiB at 100k rules", kv(A[100000], "hwm_mib"), 64, 1, "ward run, VmHWM")
-			printf "| BPF map memory per 100k rules reported | %s KiB | **met** | policy tries, memlock |\n", kv(C[100000], "map_kib")
+			printf "| BPF map memory per 100k rules reported | %s KiB | **met** | policy lookup tables of the live slot, memlock |\n", kv(C[100000], "map_kib")
 			printf "| conntrack memory per 1M entries reported | %s MiB | %s | ward_ct, memlock |\n", kv(CT, "memlock_mib"), CT == "" ? "not measured" : "**met**"
 			rec = kv(R["file-ocsf"], "rate")
 			row("flow records >= 100,000/s written (OCSF JSON lines, file, one core), x 100,000/s", rec == "" ? "" : rec / 100000, 1.0, 0, "unpaced run, records written per second")
@@ -230,7 +230,7 @@ plots() {
 		done
 	done
 	awk -F'\t' '$1 == "split" && $3 == "v4" { for (i = 4; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		print $2, v["parse"], v["addr_lpm"], v["rule_lpm"], v["rest"] }' "$tsv" >"$d/split.v4"
+		print $2, v["parse"], v["addr"], v["ports"], v["rest"] }' "$tsv" >"$d/split.v4"
 	awk -F'\t' 'BEGIN { n["xdp_drop"] = "XDP_DROP"; n["ward"] = "Ward"; n["xdp_filter"] = "xdp-filter";
 			n["nft_netdev"] = "nft netdev"; n["nft_inet"] = "nft inet+ct"; n["iptables_raw"] = "iptables raw";
 			n["iptables_legacy_raw"] = "iptables-legacy raw"; n["stack"] = "stack";
@@ -261,7 +261,7 @@ plots() {
 	     "$d/established.v6" w lp lw 2 t "Ward: established flow", \
 	     "$d/deny_rule.v6" w lp lw 2 t "Ward: denied by a deny rule", \
 	     "$d/deny_def.v6" w lp lw 2 t "Ward: denied by default", \
-	     "$d/miss.v6" w lp lw 2 t "Ward: clustered miss (address LPM only)", \
+	     "$d/miss.v6" w lp lw 2 t "Ward: clustered miss (address lookup only)", \
 	     "$d/xdpf_allow.v6" w lp lw 2 dt 2 t "xdp-filter allow-list: allowed", \
 	     "$d/xdpf_allow_deny.v6" w lp lw 2 dt 2 t "xdp-filter allow-list: denied"
 	EOF
@@ -287,7 +287,7 @@ plots() {
 	set boxwidth 0.6
 	set xlabel "rules in the policy"
 	set ylabel "ns per packet"
-	plot "$d/split.v4" using 2:xtic(1) t "parse", "" using 3 t "address LPM", "" using 4 t "rule LPM (class chain)", "" using 5 t "slot, counters, rest"
+	plot "$d/split.v4" using 2:xtic(1) t "parse", "" using 3 t "address lookup", "" using 4 t "port lookups (class chain)", "" using 5 t "slot, counters, rest"
 	EOF
 	[ -s "$d/flood" ] && cat >>"$script" <<-EOF
 	set xrange [*:*]

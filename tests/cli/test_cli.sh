@@ -45,6 +45,12 @@ check "missing file exits 1 with a message" \
 	bash -c "out=\$($W check /nonexistent.json 2>&1); rc=\$?; echo \"\$out\" | grep -q '^/nonexistent.json: cannot read' && test \$rc -eq 1"
 check "check --json: valid + summary" \
 	bash -c "$W check --json policies/demo.json | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); assert j[\"valid\"] and j[\"summary\"][\"rules\"]==6, j'"
+# prefixes of 4 lengths (8, 16, 24, 32), none inside another: the search over the lengths
+# starts at /16 and needs a marker at /16 and /24 for the /32, and at /16 for the /24
+check "check --json: lookup tables, with the binary search's markers" \
+	bash -c "$W check --json $F/markers.json | /usr/bin/python3 -c 'import json,sys; l=json.load(sys.stdin)[\"summary\"][\"lookup\"]; assert l==dict(address_entries=7, markers=3, port_lists=4, port_intervals=l[\"port_intervals\"]) and l[\"port_intervals\"]>=4, l'"
+check "check: the summary line names the lookup tables" \
+	bash -c "$W check $F/markers.json 2>/dev/null | grep -q 'lookup tables: 7 address entries (3 markers), 4 port lists, '"
 check "check --json: diagnostics with line/column/pointer" \
 	bash -c "$W check --json $F/bad-policy.json | /usr/bin/python3 -c 'import json,sys; j=json.load(sys.stdin); d=j[\"diagnostics\"]; assert not j[\"valid\"] and len(d)==10 and d[0][\"line\"]==2 and d[0][\"pointer\"]==\"/version\", d'"
 

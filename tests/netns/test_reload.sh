@@ -8,6 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 W=${WARD:-build/ward}
 ID=$$
+OLD=/sys/fs/bpf/ward-test-reload-old-$ID
 NS=ward-rl-$ID
 PIN=/sys/fs/bpf/ward-test-reload-$ID
 TMP=$(mktemp -d /tmp/ward-reload.XXXXXX)
@@ -18,7 +19,7 @@ AGENT=
 cleanup() {
 	[ -n "$AGENT" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
 	[ -d "$PIN" ] && nsenter --net="/run/netns/$NS" -- "$W" detach --pin-path "$PIN" >/dev/null 2>&1
-	rm -rf "$PIN" "$TMP"
+	rm -rf "$PIN" "$TMP" "$OLD"
 	ip netns del "$NS" 2>/dev/null
 }
 trap cleanup EXIT
@@ -125,15 +126,30 @@ nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --interface rl0 --pin
 check "a second agent asking for other map sizes exits 3" test $? = 3
 check "  and says which map and why" grep -q "ward_ct: pinned with 262144 entries, this agent asks for 4096" "$TMP/second.log"
 check "  the running policy is untouched" rev_is 9
-OLD=/sys/fs/bpf/ward-test-reload-old-$ID
+# refused: WHAT LOG MESSAGE: an agent started on the pins of $OLD exits 3,
+# says MESSAGE and attaches nothing
+refused() {
+	nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --interface rl1 --pin-path "$OLD" \
+		--flows none </dev/null >"$TMP/$2" 2>&1
+	check "$1: exit 3" test $? = 3
+	check "  and says so: $3" grep -q "$3" "$TMP/$2"
+	check "  and nothing attached" bash -c "! ip -n '$NS' -d link show rl1 | grep -q prog/xdp"
+	rm -rf "$OLD"
+}
 mkdir -p "$OLD"
 bpftool map create "$OLD/ward_meta" type array key 4 value 64 entries 1 name ward_meta
-nsenter --net="/run/netns/$NS" -- "$W" run --policy "$POL" --interface rl1 --pin-path "$OLD" \
-	--flows none </dev/null >"$TMP/old.log" 2>&1
-check "maps pinned by a build with another layout: exit 3" test $? = 3
-check "  with the layout named" grep -q "ward_meta: pinned by a build with another layout" "$TMP/old.log"
-check "  and nothing attached" bash -c "! ip -n '$NS' -d link show rl1 | grep -q prog/xdp"
-rm -rf "$OLD"
-[ "$F" = 0 ] || sed 's/^/# /' "$TMP/agent.log" "$TMP/second.log" "$TMP/old.log" >&2
+refused "maps pinned by a build with another layout" old.log \
+	"ward_meta: pinned by a build with another layout"
+# a policy in force published by a build of ABI 2 (LPM tries): its programs
+# would not see this build's tables, so adopting it is refused
+mkdir -p "$OLD"
+bpftool map create "$OLD/ward_meta" type array key 4 value 128 entries 1 name ward_meta
+meta=()
+for i in $(seq 0 127); do meta+=(0); done
+meta[116]=2 # ward_meta.abi_version (offset 116, little endian)
+bpftool map update pinned "$OLD/ward_meta" key 0 0 0 0 value "${meta[@]}"
+refused "a policy published by a build of another ABI" abi.log \
+	"published by a build of ABI 2; this build is ABI 3"
+[ "$F" = 0 ] || sed 's/^/# /' "$TMP/agent.log" "$TMP/second.log" "$TMP/old.log" "$TMP/abi.log" >&2
 echo "$P passed, $F failed"
 [ "$F" = 0 ]

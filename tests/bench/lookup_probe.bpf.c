@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * Cost-split diagnostic for the per-packet benchmark: Ward's own parser and
- * its two trie lookups, one step at a time, on the very maps of a loaded
- * Ward instance (the harness points probe_addrs/probe_rules at the live
- * slot's ward_addrs_N/ward_rules_N with bpf_map__reuse_fd). Three programs:
+ * its two policy lookups, one step at a time, on the very tables of a
+ * loaded Ward instance (the harness points the outer maps and ward_lookup
+ * at the instance's with bpf_map__reuse_fd, and sets probe_slot to its live
+ * slot). Three programs:
  *   probe_parse  parse only
- *   probe_addr   parse + address LPM (remote address -> class chain)
- *   probe_full   parse + address LPM + rule LPM over the class chain
+ *   probe_addr   parse + address lookup (remote address -> class chain)
+ *   probe_full   parse + address lookup + port lookups over the class chain
  * Ward's full program minus probe_full is conntrack, counters and the rest.
  * Two more isolate what every untracked packet pays before the policy:
  *   probe_ktime   parse + one bpf_ktime_get_ns()
@@ -16,23 +17,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "lib/parse.h"
-#include "lib/chain.h"
+#include "lib/lookup.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, WARD_MAX_PREFIXES);
-	__type(key, struct ward_addr_key);
-	__type(value, struct ward_addr_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} probe_addrs SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, WARD_MAX_POLICY_ENT);
-	__type(key, struct ward_rule_key);
-	__type(value, struct ward_rule_val);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-} probe_rules SEC(".maps");
+const volatile __u32 probe_slot = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -49,16 +36,6 @@ static __always_inline int parse(struct xdp_md *ctx, struct pkt *p)
 	return parse_packet(data, data_end, data_end - data, 0, p);
 }
 
-static __always_inline struct ward_addr_val *classify(const struct pkt *p)
-{
-	struct ward_addr_key k = {};
-
-	k.family = p->family;
-	k.prefixlen = WARD_ADDR_KEY_BITS(p->family == WARD_FAM_V6);
-	__builtin_memcpy(k.addr, p->src, 16);
-	return bpf_map_lookup_elem(&probe_addrs, &k);
-}
-
 SEC("xdp")
 int probe_parse(struct xdp_md *ctx)
 {
@@ -70,33 +47,33 @@ int probe_parse(struct xdp_md *ctx)
 SEC("xdp")
 int probe_addr(struct xdp_md *ctx)
 {
+	__u32 slot = probe_slot;
+	const struct ward_lookup *lk = bpf_map_lookup_elem(&ward_lookup, &slot);
+	const struct ward_addr_val *av;
+	struct policy_query *q;
 	struct pkt p = {};
 
-	if (parse(ctx, &p) != PARSE_OK)
+	if (parse(ctx, &p) != PARSE_OK || !lk)
 		return XDP_ABORTED;
-	return classify(&p) ? XDP_PASS : XDP_DROP;
+	q = policy_query_pkt(&p, WARD_DIR_INGRESS, probe_slot);
+	if (!q)
+		return XDP_ABORTED;
+	av = policy_classify_addr(lk, q);
+	return av && av->class_id[0] ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
 int probe_full(struct xdp_md *ctx)
 {
-	struct ward_rule_key k = {};
-	struct ward_rule_val *v;
-	struct ward_addr_val *av;
+	struct policy_query *q;
 	struct pkt p = {};
-	__u32 cls;
 
 	if (parse(ctx, &p) != PARSE_OK)
 		return XDP_ABORTED;
-	av = classify(&p);
-	if (!av)
-		return XDP_DROP;
-	k.prefixlen = WARD_RULE_KEY_BITS_FULL;
-	k.dir = WARD_DIR_INGRESS;
-	k.proto = p.proto;
-	k.port = bpf_htons(p.dport);
-	v = policy_rules_chain(&probe_rules, av, &k, &cls);
-	return v && v->action == WARD_ACT_ALLOW ? XDP_PASS : XDP_DROP;
+	q = policy_query_pkt(&p, WARD_DIR_INGRESS, probe_slot);
+	if (!q)
+		return XDP_ABORTED;
+	return ward_policy_lookup() && q->val.action == WARD_ACT_ALLOW ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")
