@@ -5,7 +5,7 @@
  * cover it and whose excepts do not. Walking the nodes in (family, address,
  * length) order puts every ancestor before its descendants, so one stack
  * gives each node its parent. A node whose class equals its parent's needs
- * no trie entry. A class is a term set plus the class it falls back to
+ * no address entry. A class is a term set plus the class it falls back to
  * (its parent node's), so the datapath can look the rules of a prefix up
  * first and those of the enclosing prefixes after (policy_compile.c).
  */

@@ -187,7 +187,7 @@ static __always_inline int ward_decide(void *data, void *data_end, __u64 len, __
 		verdict = WARD_V_DROP_NOPOLICY;
 		goto out;
 	}
-	/* a tracked flow's packets take one hash lookup, no trie */
+	/* a tracked flow's packets take one hash lookup, no policy lookup */
 	if (cfg_ct) {
 		ct = ct_lookup(&ck, &p, dir, &now, &related);
 		if (ct) {

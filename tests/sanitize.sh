@@ -65,7 +65,7 @@ finish() {
 }
 
 # The binaries each suite needs.
-BINS=("$B/ward" "$B/tests/test_policy" "$B/tests/test_config" "$B/tests/test_bpf" "$B/tests/test_ct"
+BINS=("$B/ward" "$B/tests/test_policy" "$B/tests/test_config" "$B/tests/test_lookup" "$B/tests/test_bpf" "$B/tests/test_ct"
 	"$B/tests/test_rl" "$B/tests/test_records" "$B/tests/rec_tool")
 for s in $SUITES; do
 	case $s in

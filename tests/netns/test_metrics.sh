@@ -248,8 +248,10 @@ check "GET /metrics: 200, text/plain; version=0.0.4" \
 	[ "$SCRAPE_STATUS" = "200 text/plain; version=0.0.4; charset=utf-8" ]
 check "promtool check metrics passes" promtool_ok "$S0"
 check "every sample is a ward_ metric with HELP and TYPE, counters end in _total" well_formed "$S0"
-check "ward_agent_info has version and ABI" \
-	grep -qE '^ward_agent_info\{version="[^"]+",abi="2"\} 1$' "$S0"
+# the ABI the binary says it is: "ward VERSION (abi N)"
+ABI=$("$WARD" version | sed -n 's/.*(abi \([0-9][0-9]*\))$/\1/p')
+check "ward_agent_info has version and ABI ($ABI)" \
+	grep -qE "^ward_agent_info\\{version=\"[^\"]+\",abi=\"$ABI\"\\} 1\$" "$S0"
 check "ward_enforcing 1" is "$S0" ward_enforcing 1
 check "ward_policy_info names the policy, its sha256 and mode" is "$S0" \
 	"ward_policy_info{name=\"ward-lab\",sha256=\"$(sha256sum "$POLICY" | cut -d' ' -f1)\",mode=\"enforce\"}" 1
