@@ -267,6 +267,8 @@ static int addrs_collect(const struct compiled *c, struct lookup_tables *t, stru
 		nlens[f] = lens_of(used[f], lens[f]);
 		tree_build(t->hdr.tree[f], lens[f], 0, nlens[f] - 1, 0);
 	}
+	for (int f = 0; f < 2; f++)
+		t->hdr.filter_len[f] = nlens[f] ? lens[f][0] : 0;
 	/* each prefix adds at most one marker per level above its own */
 	s->cap = nprefix * levels(nlens[0] > nlens[1] ? nlens[0] : nlens[1]) + 1;
 	s->imask = pow2_at_least(2 * s->cap) - 1;
@@ -288,10 +290,18 @@ static int addrs_collect(const struct compiled *c, struct lookup_tables *t, stru
 			return -E2BIG;
 		e->bmp = c->addrs[i].val;
 	}
-	/* markers on each prefix's search path, where the search goes longer */
+	/* markers on each prefix's search path, where the search goes longer;
+	 * the filter's bit of each prefix */
 	for (size_t p = 0; p < nprefix; p++) {
 		const struct ward_atab_ent pe = s->e[p];
-		const __u8 *tree = t->hdr.tree[WARD_FI(TAG_FAM(pe.tag))];
+		int f = WARD_FI(TAG_FAM(pe.tag));
+		const __u8 *tree = t->hdr.tree[f];
+		__u32 fw[4], bit;
+
+		for (unsigned j = 0; j < 4; j++)
+			fw[j] = mask_word(pe.addr[j], t->hdr.filter_len[f], j);
+		bit = ward_fold16(fw);
+		t->hdr.filter[f][bit / 64] |= 1ull << (bit % 64);
 
 		for (unsigned i = 0; i < WARD_LEN_TREE && tree[i] != WARD_LEN_NONE;) {
 			__u32 m[4];
@@ -583,7 +593,13 @@ const struct ward_addr_val *lookup__classify(const struct lookup_tables *t, __u8
 {
 	const struct ward_addr_val *best = &t->hdr.any[WARD_FI(family)];
 	const __u8 *tree = t->hdr.tree[WARD_FI(family)];
-	unsigned i = 0;
+	unsigned i = 0, bit;
+	__u32 fw[4];
+
+	words_of(addr, t->hdr.filter_len[WARD_FI(family)], fw);
+	bit = ward_fold16(fw);
+	if (!(t->hdr.filter[WARD_FI(family)][bit / 64] & (1ull << (bit % 64))))
+		return best;
 
 	for (int step = 0; step < WARD_LEN_STEPS && i < WARD_LEN_TREE; step++) {
 		const struct ward_atab_ent *e;

@@ -79,7 +79,7 @@ policy_classify_addr(const struct ward_lookup *lk, struct policy_query *q)
 {
 	void *tab = bpf_map_lookup_elem(&ward_atab_slots, &q->slot);
 	const struct ward_atab_ent *e;
-	__u32 fi = WARD_FI(q->family), i = 0, best = WARD_NO_ENTRY;
+	__u32 fi = WARD_FI(q->family), i = 0, best = WARD_NO_ENTRY, flen, bit;
 
 	if (!tab)
 		return NULL;
@@ -87,6 +87,16 @@ policy_classify_addr(const struct ward_lookup *lk, struct policy_query *q)
 #pragma unroll
 	for (int j = 0; j < 4; j++)
 		q->raw[j] = bpf_ntohl(q->raw[j]);
+	/* the filter: an address in no prefix stops here, without a probe */
+	flen = lk->filter_len[fi];
+	if (flen > 128)
+		flen = 128;
+#pragma unroll
+	for (int j = 0; j < 4; j++)
+		q->w[j] = q->raw[j] & lk->mask[flen][j];
+	bit = ward_fold16(q->w);
+	if (!(lk->filter[fi][bit / 64] & (1ull << (bit % 64))))
+		return &lk->any[fi];
 	for (int step = 0; step < WARD_LEN_STEPS; step++) {
 		__u32 len = lk->tree[fi][i & (WARD_LEN_TREE - 1)], at;
 

@@ -149,6 +149,19 @@ static inline __attribute__((always_inline)) __u64 ward_ports_hash(__u64 seed, _
 #define WARD_LEN_STEPS 8   /* probes at most                          */
 #define WARD_LEN_NONE 0xff /* no node                                 */
 #define WARD_FI(fam) ((fam) == WARD_FAM_V6)
+/*
+ * A filter in front of the search: every policy prefix of a family holds
+ * its first filter_len bits (the family's shortest prefix length), folded
+ * to 16 bits (ward_fold16 of the masked words), as a bit of filter[f]. An
+ * address whose bit is clear is in no prefix: no probe, the chain of /0.
+ */
+#define WARD_FILTER_BITS 65536
+static inline __attribute__((always_inline)) __u32 ward_fold16(const __u32 *w)
+{
+	__u32 x = w[0] ^ w[1] ^ w[2] ^ w[3];
+
+	return (x ^ (x >> 16)) & 0xffff;
+}
 struct ward_lookup {
 	__u64 seed;                   /* host order; of both hashes          */
 	__u32 addr_slots;             /* entries of ward_atab                 */
@@ -156,6 +169,9 @@ struct ward_lookup {
 	struct ward_addr_val any[2];  /* by WARD_FI: the chain of /0 (no hit) */
 	__u8 tree[2][WARD_LEN_TREE];  /* by WARD_FI: prefix lengths           */
 	__u32 mask[129][4];           /* by length: host-order address masks  */
+	__u8 filter_len[2];           /* by WARD_FI: shortest prefix length   */
+	__u8 pad[6];
+	__u64 filter[2][WARD_FILTER_BITS / 64]; /* by WARD_FI: see above      */
 };
 
 /* ---- inner maps of ward_atab_slots (array) address -> class chain ------ */
@@ -497,7 +513,8 @@ _Static_assert(sizeof(struct ward_addr_val) == 16, "abi: ward_addr_val");
 _Static_assert(sizeof(struct ward_rule_key) == 12, "abi: ward_rule_key");
 _Static_assert(sizeof(struct ward_rule_val) == 8, "abi: ward_rule_val");
 _Static_assert(sizeof(struct ward_cfg) == 16, "abi: ward_cfg");
-_Static_assert(sizeof(struct ward_lookup) == 48 + 2 * WARD_LEN_TREE + 129 * 16, "abi: ward_lookup");
+_Static_assert(sizeof(struct ward_lookup) == 48 + 2 * WARD_LEN_TREE + 129 * 16 + 8 + 2 * 8192,
+	       "abi: ward_lookup");
 _Static_assert(sizeof(struct ward_atab_ent) == 40, "abi: ward_atab_ent");
 _Static_assert(sizeof(struct ward_ptab_ent) == 16, "abi: ward_ptab_ent");
 _Static_assert(sizeof(struct ward_ival) == 16, "abi: ward_ival");
