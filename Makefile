@@ -88,9 +88,9 @@ $(BUILD)/tests/test_policy: tests/unit/test_policy.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
-$(BUILD)/tests/test_lookup: tests/unit/test_lookup.c $(LIB_OBJ) | $(BUILD)/tests
+$(BUILD)/tests/test_lookup: tests/unit/test_lookup.c tests/lib/lpm_sim.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 $(BUILD)/tests/test_bpf: tests/bpf/test_bpf.c $(LIB_OBJ) | $(BUILD)/tests
 	$(Q)echo "  CC       $@"

@@ -198,40 +198,42 @@ policy_rules_chain(const struct ward_lookup *lk, struct policy_query *q,
 	return NULL;
 }
 
-/* The per-CPU query, for the caller to fill before ward_policy_lookup(). */
-static __always_inline struct policy_query *policy_query_get(void)
+/* The per-CPU query, filled: remote address addr (16 bytes, network
+ * order); NULL only if the per-CPU array could not be read. */
+static __always_inline struct policy_query *policy_query(__u32 slot, __u8 family, __u8 dir,
+							  __u8 proto, __u16 port, const __u8 *addr)
 {
 	__u32 zero = 0;
+	struct policy_query *q = bpf_map_lookup_elem(&ward_query, &zero);
 
-	return bpf_map_lookup_elem(&ward_query, &zero);
+	if (!q)
+		return NULL;
+	q->slot = slot;
+	q->family = family;
+	q->dir = dir;
+	q->proto = proto;
+	q->port = port;
+	__builtin_memcpy(q->addr, addr, 16);
+	return q;
 }
 
 /* The query of a packet in direction dir. */
 static __always_inline struct policy_query *policy_query_pkt(const struct pkt *p, __u8 dir,
 							      __u32 slot)
 {
-	struct policy_query *q = policy_query_get();
-
-	if (!q)
-		return NULL;
-	q->slot = slot;
-	q->family = p->family;
-	q->dir = dir;
-	q->proto = p->proto;
-	q->port = p->dport;
-	__builtin_memcpy(q->addr, dir == WARD_DIR_INGRESS ? p->src : p->dst, 16);
-	return q;
+	return policy_query(slot, p->family, dir, p->proto, p->dport,
+			    dir == WARD_DIR_INGRESS ? p->src : p->dst);
 }
 
 /*
  * A global function: the verifier checks it once, on its own, instead of
  * once per path of each caller (the lookups' loops and probes would
- * multiply the callers' states past the verifier's budget). Reads the
- * per-CPU query; 1 when an entry decides (q->val), 0 when the default does.
+ * multiply the callers' states past the verifier's budget). q is the
+ * per-CPU query (policy_query); 1 when an entry decides (q->val), 0 when
+ * the default does.
  */
-__noinline int ward_policy_lookup(void)
+__noinline int ward_policy_lookup(struct policy_query *q)
 {
-	struct policy_query *q = policy_query_get();
 	const struct ward_addr_val *av;
 	const struct ward_rule_val *v;
 	const struct ward_lookup *lk;

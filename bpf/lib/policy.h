@@ -30,20 +30,12 @@ struct decision {
 static __always_inline struct policy_query *policy_query_ct(const struct ward_ct_key *k,
 							     __u8 origin, __u32 slot)
 {
-	struct policy_query *q = policy_query_get();
+	__u16 port = bpf_ntohs(origin == WARD_DIR_INGRESS ? k->lport : k->rport);
 
-	if (!q)
-		return NULL;
-	q->slot = slot;
-	q->family = k->family;
-	q->dir = origin;
-	q->proto = k->proto;
-	q->port = bpf_ntohs(origin == WARD_DIR_INGRESS ? k->lport : k->rport);
 	/* an echo flow is opened by an echo request */
 	if (k->proto == IPPROTO_ICMP || k->proto == IPPROTO_ICMPV6)
-		q->port = k->proto == IPPROTO_ICMP ? ICMP_ECHO : ICMPV6_ECHO_REQUEST;
-	__builtin_memcpy(q->addr, k->raddr, 16);
-	return q;
+		port = k->proto == IPPROTO_ICMP ? ICMP_ECHO : ICMPV6_ECHO_REQUEST;
+	return policy_query(slot, k->family, origin, k->proto, port, k->raddr);
 }
 
 /* The decision for q (filled by policy_query_pkt or policy_query_ct); no
@@ -52,7 +44,7 @@ static __always_inline void policy_lookup(struct policy_query *q, __u8 dir,
 					  const struct ward_cfg *cfg, struct decision *d)
 {
 	/* class 0 or no match: no rule lookup, the default decides */
-	int hit = q ? ward_policy_lookup() : 0;
+	int hit = ward_policy_lookup(q);
 
 	d->class_id = q ? q->class_id : 0;
 	if (hit && q) {

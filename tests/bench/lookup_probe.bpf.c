@@ -73,7 +73,7 @@ int probe_full(struct xdp_md *ctx)
 	q = policy_query_pkt(&p, WARD_DIR_INGRESS, probe_slot);
 	if (!q)
 		return XDP_ABORTED;
-	return ward_policy_lookup() && q->val.action == WARD_ACT_ALLOW ? XDP_PASS : XDP_DROP;
+	return ward_policy_lookup(q) && q->val.action == WARD_ACT_ALLOW ? XDP_PASS : XDP_DROP;
 }
 
 SEC("xdp")

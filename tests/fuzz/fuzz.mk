@@ -13,13 +13,13 @@ FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	       -fno-omit-frame-pointer
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wno-unused-parameter \
-	       -Iinclude -I$(BUILD) -Iagent -Itests/bpf -Itests/model -Itests/fuzz \
+	       -Iinclude -I$(BUILD) -Iagent -Itests/bpf -Itests/model -Itests/fuzz -Itests/lib \
 	       $(PKG_CFLAGS) $(FUZZ_SAN)
 FUZZ_LIB_SRC := $(filter-out agent/main.c,$(wildcard agent/*.c)) tests/bpf/pktgen.c \
-		tests/model/policy_ref.c tests/fuzz/fuzz_common.c
+		tests/model/policy_ref.c tests/fuzz/fuzz_common.c tests/lib/lpm_sim.c
 FUZZ_LIB_OBJ := $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRC))
 FUZZ_HDRS    := $(wildcard agent/*.h) $(wildcard include/ward/*.h) tests/bpf/pktgen.h \
-		tests/model/policy_ref.h tests/fuzz/fuzz_common.h
+		tests/model/policy_ref.h tests/fuzz/fuzz_common.h tests/lib/lpm_sim.h
 FUZZ_TARGETS := fuzz_policy fuzz_policy_semantic fuzz_packet fuzz_packet_ct fuzz_config
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fuzz_common.h"
+#include "lpm_sim.h"
 
 void fuzz_fail(const char *fmt, ...)
 {
@@ -712,62 +713,14 @@ size_t fuzz_derive_packets(const struct policy *p, struct frng *rng, struct fpkt
 	return max;
 }
 
-/* ---- the datapath's lookup, in userspace ----------------------------------------------- */
-static bool prefix_match(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, full))
-		return false;
-	return !rest || !((a[full] ^ b[full]) & (0xff << (8 - rest)));
-}
-
-static const struct ward_addr_val *sim_classify(const struct compiled *c, uint8_t fam,
-						const uint8_t *addr)
-{
-	struct ward_addr_key k = { .family = fam };
-	const struct ward_addr_val *best = NULL;
-	long bestlen = -1;
-
-	k.prefixlen = WARD_ADDR_KEY_BITS(fam == WARD_FAM_V6);
-	memcpy(k.addr, addr, 16);
-	for (size_t i = 0; i < c->naddrs; i++) {
-		const struct ward_addr_key *e = &c->addrs[i].key;
-
-		if (e->prefixlen <= k.prefixlen && (long)e->prefixlen > bestlen &&
-		    prefix_match(&e->family, &k.family, e->prefixlen)) {
-			best = &c->addrs[i].val;
-			bestlen = e->prefixlen;
-		}
-	}
-	return best;
-}
-
-static const struct ward_rule_val *sim_rule(const struct compiled *c, const struct ward_rule_key *k)
-{
-	const struct ward_rule_val *best = NULL;
-	long bestlen = -1;
-
-	for (size_t i = 0; i < c->nrules; i++) {
-		const struct ward_rule_key *e = &c->rules[i].key;
-
-		if (e->prefixlen <= k->prefixlen && (long)e->prefixlen > bestlen &&
-		    prefix_match((const uint8_t *)&e->class_id, (const uint8_t *)&k->class_id,
-				 e->prefixlen)) {
-			best = &c->rules[i].val;
-			bestlen = e->prefixlen;
-		}
-	}
-	return best;
-}
-
+/* ---- the datapath's lookup, in userspace (tests/lib/lpm_sim.c) ------------------------ */
 void fuzz_sim_decide(const struct compiled *c, int dir, const struct pkt_spec *s,
 		     struct ref_result *r)
 {
 	const struct ward_addr_val *av;
-	const struct ward_rule_val *v = NULL;
-	struct ward_rule_key k = {};
+	const struct ward_rule_val *v;
 	uint8_t action, flags = 0;
+	uint32_t cls = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->rule_idx = WARD_RULE_NONE;
@@ -784,16 +737,8 @@ void fuzz_sim_decide(const struct compiled *c, int dir, const struct pkt_spec *s
 		r->action = WARD_ACT_ALLOW;
 		return;
 	}
-	av = sim_classify(c, s->family, dir == WARD_DIR_INGRESS ? s->src : s->dst);
-	k.prefixlen = WARD_RULE_KEY_BITS_FULL;
-	k.dir = (uint8_t)dir;
-	k.proto = s->proto;
-	k.port = htons((uint16_t)ref_port_of(s));
-	for (int i = 0; av && i < WARD_CLASS_CHAIN && av->class_id[i]; i++) {
-		k.class_id = htonl(av->class_id[i]);
-		if ((v = sim_rule(c, &k)))
-			break;
-	}
+	av = lpm_sim_classify(c, s->family, dir == WARD_DIR_INGRESS ? s->src : s->dst);
+	v = lpm_sim_rule(c, av, (uint8_t)dir, s->proto, (uint16_t)ref_port_of(s), &cls);
 	if (v) {
 		r->rule_idx = v->rule_idx;
 		action = v->action;

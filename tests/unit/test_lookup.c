@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lookup.h"
+#include "lpm_sim.h"
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -24,15 +25,6 @@ static uint32_t rnd(void)
 	rng ^= rng >> 7;
 	rng ^= rng << 17;
 	return (uint32_t)(rng >> 11);
-}
-
-static bool bits_match(const uint8_t *a, const uint8_t *b, unsigned bits)
-{
-	unsigned whole = bits / 8, rest = bits % 8;
-
-	if (memcmp(a, b, whole))
-		return false;
-	return !rest || !((a[whole] ^ b[whole]) & (0xff00 >> rest));
 }
 
 /* An address near one of the entries': its bits, then random ones. */
@@ -51,47 +43,6 @@ static void near_addr(const struct compiled *c, uint8_t fam, uint8_t *a)
 			a[b / 8] &= (uint8_t)~(0x80 >> b % 8);
 	if (fam == WARD_FAM_V4)
 		memset(a + 4, 0, 12);
-}
-
-static const struct ward_addr_val *lpm_addr(const struct compiled *c, uint8_t fam,
-					    const uint8_t *a)
-{
-	const struct addr_entry *best = NULL;
-
-	for (size_t i = 0; i < c->naddrs; i++) {
-		const struct ward_addr_key *k = &c->addrs[i].key;
-		bool m = k->prefixlen == 0 ||
-			 (k->family == fam && bits_match(k->addr, a, k->prefixlen - 8));
-
-		if (m && (!best || k->prefixlen > best->key.prefixlen))
-			best = &c->addrs[i];
-	}
-	return best ? &best->val : NULL;
-}
-
-static const struct ward_rule_val *lpm_rule(const struct compiled *c,
-					    const struct ward_addr_val *av, uint8_t dir,
-					    uint8_t proto, uint16_t port, uint32_t *cls)
-{
-	for (int i = 0; i < WARD_CLASS_CHAIN && av->class_id[i]; i++) {
-		struct ward_rule_key q = { .class_id = htonl(av->class_id[i]), .dir = dir,
-					   .proto = proto, .port = htons(port) };
-		const struct rule_entry *best = NULL;
-
-		for (size_t j = 0; j < c->nrules; j++) {
-			const struct ward_rule_key *k = &c->rules[j].key;
-
-			if (bits_match((const uint8_t *)&k->class_id, (const uint8_t *)&q.class_id,
-				       k->prefixlen) &&
-			    (!best || k->prefixlen > best->key.prefixlen))
-				best = &c->rules[j];
-		}
-		if (best) {
-			*cls = av->class_id[i];
-			return &best->val;
-		}
-	}
-	return NULL;
 }
 
 static void add_addr(struct compiled *c, uint8_t fam, unsigned len, const uint8_t *base)
@@ -195,7 +146,7 @@ static void check_random(size_t naddr, size_t nrule, int queries)
 		uint32_t cw = 0, cg = 0;
 
 		near_addr(&c, fam, a);
-		want = lpm_addr(&c, fam, a);
+		want = lpm_sim_classify(&c, fam, a);
 		got = lookup__classify(&t, fam, a);
 		if (memcmp(want ? want : &none, got, sizeof(*got))) {
 			char s[64];
@@ -204,7 +155,7 @@ static void check_random(size_t naddr, size_t nrule, int queries)
 			fail_msg("address %s: class %u from the tables, %u by LPM", s, got->class_id[0],
 				 want ? want->class_id[0] : 0);
 		}
-		rw = lpm_rule(&c, got, dir, proto, port, &cw);
+		rw = lpm_sim_rule(&c, got, dir, proto, port, &cw);
 		rg = lookup__rule(&t, got, dir, proto, port, &cg);
 		if (!rw != !rg || (rw && (memcmp(rw, rg, sizeof(*rw)) || cw != cg)))
 			fail_msg("class %u dir %u proto %u port %u: rule %d from the tables, %d by LPM",
